@@ -1,0 +1,128 @@
+/**
+ * Link layers for the summary decoder: leaves the cursor on the network layer with its EtherType
+ * (raw-IP link types are mapped to the IPv4/IPv6 EtherType from the version nibble).
+ */
+import type { PacketSummary } from './summary.js'
+import type { DecodeCursor } from './cursor.js'
+import * as L from './constants/link-types.js'
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERNET_MAX_LENGTH, isVlanTag } from './constants/ethertypes.js'
+
+/** More stacked tags than any real network uses: stops a crafted frame of repeated tags early. */
+export const MAX_VLAN_TAGS = 8
+
+/** Returns false (with out.error set, or with type -1 for a non-IP frame) when there is no network layer to decode. */
+export function decodeLinkSummary(linktype: number, data: Buffer, out: PacketSummary, c: DecodeCursor): boolean {
+  const len = c.end
+  switch (linktype) {
+    case L.LINKTYPE_ETHERNET: {
+      if (len < 14) { out.error = 'ethernet: truncated header'; return false }
+      let off = 12
+      let type = (data[off] << 8) | data[off + 1]
+      off += 2
+      let tags = 0
+      while (isVlanTag(type)) {
+        if (++tags > MAX_VLAN_TAGS) { out.error = 'vlan: too many tags'; return false }
+        if (off + 4 > len) { out.error = 'vlan: truncated tag'; return false }
+        out.vlan = ((data[off] << 8) | data[off + 1]) & 0x0fff
+        type = (data[off + 2] << 8) | data[off + 3]
+        off += 4
+      }
+      if (type <= ETHERNET_MAX_LENGTH) return llcSnap(data, off, len, c)
+      c.offset = off; c.type = type
+      return true
+    }
+    case L.LINKTYPE_RAW: case L.LINKTYPE_RAW_BSD12: case L.LINKTYPE_RAW_BSD14:
+      return rawIp(data, 0, len, out, c)
+    case L.LINKTYPE_IPV4:
+      c.offset = 0; c.type = ETHERTYPE_IPV4; return true
+    case L.LINKTYPE_IPV6:
+      c.offset = 0; c.type = ETHERTYPE_IPV6; return true
+    case L.LINKTYPE_LINUX_SLL:
+      if (len < 16) { out.error = 'sll: truncated header'; return false }
+      c.offset = 16; c.type = (data[14] << 8) | data[15]
+      return true
+    case L.LINKTYPE_LINUX_SLL2:
+      if (len < 20) { out.error = 'sll2: truncated header'; return false }
+      c.offset = 20; c.type = (data[0] << 8) | data[1]
+      return true
+    case L.LINKTYPE_NULL: {
+      if (len < 4) { out.error = 'null: truncated header'; return false }
+      // Host byte order of the capturing machine: an AF value never needs the high 16 bits.
+      let af = data.readUInt32LE(0)
+      if (af > 0xffff) af = data.readUInt32BE(0)
+      return afToType(af, data, 4, len, out, c)
+    }
+    case L.LINKTYPE_LOOP:
+      if (len < 4) { out.error = 'loop: truncated header'; return false }
+      return afToType(data.readUInt32BE(0), data, 4, len, out, c)
+    case L.LINKTYPE_NFLOG:
+      return nflog(data, len, out, c)
+    default:
+      out.error = 'link: unsupported link type'
+      return false
+  }
+}
+
+/** 802.2 LLC: only SNAP with an EtherType (OUI 0) leads to a network layer the summary knows. */
+function llcSnap(data: Buffer, off: number, len: number, c: DecodeCursor): boolean {
+  c.type = -1
+  if (off + 8 <= len && data[off] === 0xaa && data[off + 1] === 0xaa && data[off + 2] === 0x03 &&
+      data[off + 3] === 0 && data[off + 4] === 0 && data[off + 5] === 0) {
+    c.offset = off + 8; c.type = (data[off + 6] << 8) | data[off + 7]
+    return true
+  }
+  return false
+}
+
+function rawIp(data: Buffer, off: number, len: number, out: PacketSummary, c: DecodeCursor): boolean {
+  if (off >= len) { out.error = 'raw: empty packet'; return false }
+  const v = data[off] >> 4
+  if (v === 4) c.type = ETHERTYPE_IPV4
+  else if (v === 6) c.type = ETHERTYPE_IPV6
+  else { out.error = 'raw: unknown IP version'; return false }
+  c.offset = off
+  return true
+}
+
+function afToType(af: number, data: Buffer, off: number, len: number, out: PacketSummary, c: DecodeCursor): boolean {
+  c.offset = off
+  if (af === L.AF_INET) { c.type = ETHERTYPE_IPV4; return true }
+  if (L.isAfInet6(af)) { c.type = ETHERTYPE_IPV6; return true }
+  out.error = 'null: unknown address family'
+  return false
+}
+
+/**
+ * NFLOG (LINKTYPE_NFLOG): 4-byte header (family, version, resource id) then TLVs whose length and
+ * type are in the capturing host's byte order, each padded to 4 bytes; the packet is NFULA_PAYLOAD.
+ */
+function nflog(data: Buffer, len: number, out: PacketSummary, c: DecodeCursor): boolean {
+  if (len < 4) { out.error = 'nflog: truncated header'; return false }
+  const family = data[0]
+  const little = nflogLittleEndian(data, len)
+  let off = 4
+  for (let n = 0; off + 4 <= len && n < 64; n++) {
+    const tlen = little ? data.readUInt16LE(off) : data.readUInt16BE(off)
+    const ttype = (little ? data.readUInt16LE(off + 2) : data.readUInt16BE(off + 2)) & 0x7fff
+    if (tlen < 4) { out.error = 'nflog: bad TLV length'; return false }
+    if (off + tlen > len) { out.error = 'nflog: truncated TLV'; return false }
+    if (ttype === L.NFULA_PAYLOAD) {
+      c.end = off + tlen
+      if (family === L.AF_INET) { c.offset = off + 4; c.type = ETHERTYPE_IPV4; return true }
+      if (family === L.AF_INET6_LINUX) { c.offset = off + 4; c.type = ETHERTYPE_IPV6; return true }
+      return rawIp(data, off + 4, c.end, out, c)
+    }
+    off += (tlen + 3) & ~3
+  }
+  out.error = 'nflog: no payload'
+  return false
+}
+
+/** Picks the TLV byte order: the one under which the first TLV's length fits the record. */
+export function nflogLittleEndian(data: Buffer, len: number): boolean {
+  if (len < 8) return true
+  const le = data.readUInt16LE(4)
+  if (le >= 4 && 4 + le <= len) return true
+  const be = data.readUInt16BE(4)
+  return !(be >= 4 && 4 + be <= len)
+}
