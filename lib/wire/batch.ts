@@ -1,0 +1,211 @@
+import { deflateSync, inflateSync } from 'node:zlib'
+import { codedError } from '../util/errors.js'
+
+/**
+ * Packet batches on the wire: one ZeroMQ message = one batch from one sender and source.
+ * Layout (big-endian) in docs/wire-format.md. Version 1.
+ */
+export const WIRE_MAGIC = 0x505a // "PZ"
+export const WIRE_VERSION = 1
+export const FLAG_COMPRESSED = 0x01
+export const FIXED_HEADER = 24
+export const RECORD_HEADER = 20
+/** Largest records section a receiver accepts, compressed or not: bounds zlib bombs. */
+export const MAX_RECORDS_BYTES = 64 << 20
+/** Largest packet a record carries (libpcap's MAXIMUM_SNAPLEN). */
+export const MAX_CAPLEN = 262144
+
+export interface BatchInfo {
+  version: number
+  compressed: boolean
+  linktype: number
+  /** Random per sender process: separates senders that share a host name, detects restarts. */
+  instance: number
+  seq: number
+  count: number
+  host: string
+  sensorId: string
+  source: string
+  /** Bytes of the message on the wire (compressed size when compressed). */
+  wireBytes: number
+}
+
+export interface WireRecord {
+  tsSec: number
+  tsNsec: number
+  origLen: number
+  data: Buffer
+  /** LINKTYPE_NFLOG header and TLVs other than the payload (little-endian TLVs); empty otherwise. */
+  meta: Buffer
+}
+
+export interface Batch {
+  info: BatchInfo
+  records: Buffer
+}
+
+function fail(reason: string, code: string): never {
+  throw codedError(`Cannot decode batch (${reason})`, code)
+}
+
+/** Parses a message, inflating a compressed records section under a size cap. Throws EWIRE*. */
+export function decodeBatch(msg: Buffer): Batch {
+  if (msg.length < FIXED_HEADER) fail(`${msg.length} bytes is shorter than a header`, 'EWIRESHORT')
+  if (msg.readUInt16BE(0) !== WIRE_MAGIC) fail('bad magic', 'EWIREMAGIC')
+  const version = msg[2]!
+  if (version !== WIRE_VERSION) fail(`unknown version ${version}`, 'EWIREVERSION')
+  const flags = msg[3]!
+  const headerLen = msg.readUInt16BE(6)
+  if (headerLen < FIXED_HEADER + 3 || headerLen > msg.length) fail(`bad header length ${headerLen}`, 'EWIREHEADER')
+  const count = msg.readUInt32BE(16)
+  const recordsLen = msg.readUInt32BE(20)
+  if (recordsLen > MAX_RECORDS_BYTES) fail(`records section of ${recordsLen} bytes exceeds the ${MAX_RECORDS_BYTES} limit`, 'EWIRESIZE')
+  if (count * RECORD_HEADER > recordsLen) fail(`${count} records cannot fit in ${recordsLen} bytes`, 'EWIRECOUNT')
+  let o = FIXED_HEADER
+  const str = (): string => {
+    if (o >= headerLen) fail('names run past the header', 'EWIREHEADER')
+    const n = msg[o]!
+    if (o + 1 + n > headerLen) fail('names run past the header', 'EWIREHEADER')
+    const s = msg.toString('utf8', o + 1, o + 1 + n)
+    o += 1 + n
+    return s
+  }
+  const host = str()
+  const sensorId = str()
+  const source = str()
+  const body = msg.subarray(headerLen)
+  const compressed = (flags & FLAG_COMPRESSED) !== 0
+  let records: Buffer
+  if (compressed) {
+    try {
+      records = inflateSync(body, { maxOutputLength: Math.max(recordsLen, 1) })
+    } catch (err) {
+      fail(`zlib: ${(err as Error).message}`, 'EWIREZLIB')
+    }
+    if (records.length !== recordsLen) fail(`inflated to ${records.length} bytes, header says ${recordsLen}`, 'EWIRESIZE')
+  } else {
+    if (body.length !== recordsLen) fail(`records section is ${body.length} bytes, header says ${recordsLen}`, 'EWIRESIZE')
+    records = body
+  }
+  return {
+    info: {
+      version, compressed, linktype: msg.readUInt16BE(4), instance: msg.readUInt32BE(8), seq: msg.readUInt32BE(12),
+      count, host, sensorId, source, wireBytes: msg.length,
+    },
+    records,
+  }
+}
+
+/** Reads the identity fields only, for naming the sender of a batch that failed to decode. */
+export function peekSender(msg: Buffer): string {
+  try {
+    if (msg.length < FIXED_HEADER + 3 || msg.readUInt16BE(0) !== WIRE_MAGIC) return 'unknown sender'
+    const hl = Math.min(msg.readUInt16BE(6), msg.length)
+    const h = msg[FIXED_HEADER]!
+    if (FIXED_HEADER + 1 + h > hl) return 'unknown sender'
+    const host = msg.toString('utf8', FIXED_HEADER + 1, FIXED_HEADER + 1 + h)
+    const s = msg[FIXED_HEADER + 1 + h] ?? 0
+    const sensor = FIXED_HEADER + 2 + h + s <= hl ? msg.toString('utf8', FIXED_HEADER + 2 + h, FIXED_HEADER + 2 + h + s) : ''
+    return senderLabel(host, sensor)
+  } catch {
+    return 'unknown sender'
+  }
+}
+
+export function senderLabel(host: string, sensorId: string): string {
+  return sensorId ? `${host}/${sensorId}` : host
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/** Walks a batch's records; `rec` is reused. Throws EWIRETRUNC when a record overruns the section. */
+export function forEachRecord(batch: Batch, onRecord: (rec: WireRecord) => void): void {
+  const b = batch.records
+  const rec: WireRecord = { tsSec: 0, tsNsec: 0, origLen: 0, data: EMPTY, meta: EMPTY }
+  let o = 0
+  for (let i = 0; i < batch.info.count; i++) {
+    if (o + RECORD_HEADER > b.length) fail(`record ${i} header runs past the end`, 'EWIRETRUNC')
+    const caplen = b.readUInt32BE(o + 12)
+    const metaLen = b.readUInt16BE(o + 16)
+    const end = o + RECORD_HEADER + metaLen + caplen
+    if (end > b.length) fail(`record ${i} runs past the end`, 'EWIRETRUNC')
+    rec.tsSec = b.readUInt32BE(o)
+    rec.tsNsec = b.readUInt32BE(o + 4)
+    rec.origLen = b.readUInt32BE(o + 8)
+    rec.meta = metaLen ? b.subarray(o + RECORD_HEADER, o + RECORD_HEADER + metaLen) : EMPTY
+    rec.data = b.subarray(o + RECORD_HEADER + metaLen, end)
+    onRecord(rec)
+    o = end
+  }
+  if (o !== b.length) fail(`${b.length - o} bytes after the last record`, 'EWIRETRAIL')
+}
+
+/**
+ * Accumulates records for one source in a reusable buffer (no allocation per packet) and turns
+ * them into a message once per batch.
+ */
+export interface BatchBuilder {
+  readonly count: number
+  readonly bytes: number
+  /** Appends one record; `data[start,end)` and `meta[mStart,mEnd)` are copied in place. */
+  append(tsSec: number, tsNsec: number, origLen: number, data: Buffer, start: number, end: number, meta?: Buffer, mStart?: number, mEnd?: number): void
+  /** Room left before the batch should be flushed. */
+  fits(bytes: number): boolean
+  /** Builds the message (deflating the records when `compress`) and resets the builder. */
+  finish(compress: boolean): Buffer
+}
+
+export interface BuilderIdentity { host: string; sensorId: string; source: string; linktype: number; instance: number }
+
+export function createBatchBuilder(id: BuilderIdentity, capacity = 1 << 20): BatchBuilder {
+  const names = Buffer.concat([id.host, id.sensorId, id.source].map((s) => {
+    const b = Buffer.from(s, 'utf8').subarray(0, 255)
+    return Buffer.concat([Buffer.from([b.length]), b])
+  }))
+  const headerLen = FIXED_HEADER + names.length
+  // Slack for one maximal record past `capacity`, so append never needs to grow the buffer.
+  const buf = Buffer.allocUnsafe(capacity + RECORD_HEADER + 65535 + MAX_CAPLEN)
+  let used = 0
+  let count = 0
+  let seq = 0
+  return {
+    get count() { return count },
+    get bytes() { return used },
+    fits(bytes: number) { return used + RECORD_HEADER + bytes <= capacity },
+    append(tsSec, tsNsec, origLen, data, start, end, meta, mStart = 0, mEnd = 0) {
+      const caplen = Math.min(end - start, MAX_CAPLEN)
+      const metaLen = meta ? Math.min(mEnd - mStart, 65535) : 0
+      buf.writeUInt32BE(tsSec >>> 0, used)
+      buf.writeUInt32BE(tsNsec >>> 0, used + 4)
+      buf.writeUInt32BE(Math.max(origLen, caplen) >>> 0, used + 8)
+      buf.writeUInt32BE(caplen, used + 12)
+      buf.writeUInt16BE(metaLen, used + 16)
+      buf.writeUInt16BE(0, used + 18)
+      let o = used + RECORD_HEADER
+      if (metaLen) o += meta!.copy(buf, o, mStart, mStart + metaLen)
+      o += data.copy(buf, o, start, start + caplen)
+      used = o
+      count += 1
+    },
+    finish(compress: boolean) {
+      const records = buf.subarray(0, used)
+      const body = compress ? deflateSync(records, { level: 6 }) : records
+      const msg = Buffer.allocUnsafe(headerLen + body.length)
+      msg.writeUInt16BE(WIRE_MAGIC, 0)
+      msg[2] = WIRE_VERSION
+      msg[3] = compress ? FLAG_COMPRESSED : 0
+      msg.writeUInt16BE(id.linktype, 4)
+      msg.writeUInt16BE(headerLen, 6)
+      msg.writeUInt32BE(id.instance >>> 0, 8)
+      msg.writeUInt32BE(seq >>> 0, 12)
+      msg.writeUInt32BE(count, 16)
+      msg.writeUInt32BE(used, 20)
+      names.copy(msg, FIXED_HEADER)
+      body.copy(msg, headerLen)
+      seq = (seq + 1) >>> 0
+      used = 0
+      count = 0
+      return msg
+    },
+  }
+}
