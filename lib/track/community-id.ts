@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto'
+
+/**
+ * Community ID flow hash, version 1 (the spec shared by Zeek, Suricata and Packetbeat):
+ * base64(SHA1(seed:u16be, addr lo, addr hi, proto:u8, 0:u8, port lo:u16be, port hi:u16be)) with
+ * the "1:" prefix. The endpoint with the smaller (address, port) goes first so both directions
+ * hash alike; ICMP and ICMPv6 use (type, counterpart type) as ports, or (type, code) and the
+ * packet's own order for messages without a counterpart ("one-way").
+ */
+
+/** ICMP type -> its request/reply counterpart (router advertisement has none, as in the spec). */
+const ICMP4_COUNTERPART = new Map<number, number>([[8, 0], [0, 8], [13, 14], [14, 13], [15, 16], [16, 15], [10, 9], [17, 18], [18, 17]])
+const ICMP6_COUNTERPART = new Map<number, number>([
+  [128, 129], [129, 128], [133, 134], [134, 133], [135, 136], [136, 135],
+  [130, 131], [131, 130], [139, 140], [140, 139], [144, 145], [145, 144],
+])
+
+/** Protocols whose header carries ports (TCP, UDP, SCTP) or port equivalents (ICMP, ICMPv6). */
+function hasPorts(proto: number): boolean {
+  return proto === 6 || proto === 17 || proto === 132 || proto === 1 || proto === 58
+}
+
+/** Lexicographic compare of two address byte strings of the same length. */
+function compareAddr(a: Uint8Array, ao: number, b: Uint8Array, bo: number, len: number): number {
+  for (let i = 0; i < len; i++) {
+    const d = a[ao + i] - b[bo + i]
+    if (d !== 0) return d
+  }
+  return 0
+}
+
+export interface FlowTuple {
+  /** 4 or 6 */
+  ipVersion: number
+  proto: number
+  src: Uint8Array
+  srcOffset: number
+  dst: Uint8Array
+  dstOffset: number
+  /** TCP/UDP/SCTP ports; ignored for ICMP. */
+  srcPort: number
+  dstPort: number
+  /** ICMP/ICMPv6 type and code of the packet the tuple describes; ignored otherwise. */
+  icmpType: number
+  icmpCode: number
+}
+
+/** Community ID v1 of a flow tuple seen in the direction given (src -> dst). */
+export function communityId(t: FlowTuple, seed = 0): string {
+  const alen = t.ipVersion === 6 ? 16 : 4
+  let sp = t.srcPort
+  let dp = t.dstPort
+  let oneWay = false
+  if (t.proto === 1 || t.proto === 58) {
+    const peer = (t.proto === 1 ? ICMP4_COUNTERPART : ICMP6_COUNTERPART).get(t.icmpType)
+    sp = t.icmpType
+    if (peer === undefined) {
+      dp = t.icmpCode
+      oneWay = true
+    } else {
+      dp = peer
+    }
+  }
+  const c = compareAddr(t.src, t.srcOffset, t.dst, t.dstOffset, alen)
+  const keep = oneWay || c < 0 || (c === 0 && sp < dp)
+  const buf = Buffer.alloc(2 + 2 * alen + 2 + 4)
+  buf.writeUInt16BE(seed & 0xffff, 0)
+  let o = 2
+  const [a, ao, b, bo] = keep ? [t.src, t.srcOffset, t.dst, t.dstOffset] : [t.dst, t.dstOffset, t.src, t.srcOffset]
+  for (let i = 0; i < alen; i++) buf[o++] = a[ao + i]
+  for (let i = 0; i < alen; i++) buf[o++] = b[bo + i]
+  buf[o++] = t.proto
+  buf[o++] = 0
+  let len = o
+  if (hasPorts(t.proto)) {
+    buf.writeUInt16BE(keep ? sp : dp, o)
+    buf.writeUInt16BE(keep ? dp : sp, o + 2)
+    len = o + 4
+  }
+  return '1:' + createHash('sha1').update(buf.subarray(0, len)).digest('base64')
+}

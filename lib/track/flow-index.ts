@@ -1,0 +1,122 @@
+import { KEY_WORDS, type SessionStore } from './session-store.js'
+
+/**
+ * The flow table's lookup: open addressing with linear probing over an Int32Array of row + 1
+ * (0 = empty), keys compared as ten 32-bit words held in the store, deletion by backward shift
+ * (no tombstones, so probes stay short). Keys are built in a reused scratch array: no allocation
+ * per packet.
+ */
+export class FlowIndex {
+  private table: Int32Array
+  private mask: number
+  /** The key being looked up, filled by the caller. */
+  readonly scratch = new Uint32Array(KEY_WORDS)
+
+  constructor(private readonly store: SessionStore) {
+    const size = nextPow2(store.capacity * 2)
+    this.table = new Int32Array(size)
+    this.mask = size - 1
+  }
+
+  /** 32-bit hash of the scratch key (murmur3-style mixing of each word). */
+  hashScratch(): number {
+    const k = this.scratch
+    let h = 0x9747b28c
+    for (let i = 0; i < KEY_WORDS; i++) {
+      let w = Math.imul(k[i], 0xcc9e2d51)
+      w = (w << 15) | (w >>> 17)
+      h ^= Math.imul(w, 0x1b873593)
+      h = (h << 13) | (h >>> 19)
+      h = (Math.imul(h, 5) + 0xe6546b64) | 0
+    }
+    h ^= h >>> 16
+    h = Math.imul(h, 0x85ebca6b)
+    h ^= h >>> 13
+    h = Math.imul(h, 0xc2b2ae35)
+    h ^= h >>> 16
+    return h >>> 0
+  }
+
+  /** Row holding the scratch key, or -1. */
+  find(hash: number): number {
+    const t = this.table
+    const keys = this.store.keys
+    const hashes = this.store.hash
+    const k = this.scratch
+    let i = hash & this.mask
+    for (;;) {
+      const v = t[i]
+      if (v === 0) return -1
+      const row = v - 1
+      if (hashes[row] === hash) {
+        const o = row * KEY_WORDS
+        if (keys[o] === k[0] && keys[o + 9] === k[9] && keys[o + 1] === k[1] && keys[o + 5] === k[5] &&
+            keys[o + 2] === k[2] && keys[o + 3] === k[3] && keys[o + 4] === k[4] &&
+            keys[o + 6] === k[6] && keys[o + 7] === k[7] && keys[o + 8] === k[8]) return row
+      }
+      i = (i + 1) & this.mask
+    }
+  }
+
+  /** Store the scratch key in `row` and index it. */
+  insert(row: number, hash: number): void {
+    this.store.keys.set(this.scratch, row * KEY_WORDS)
+    this.store.hash[row] = hash
+    // The store's columns may have grown with this row: re-index everything (this row included).
+    if (this.store.capacity * 2 > this.table.length) this.rebuild()
+    else this.place(row, hash)
+  }
+
+  private place(row: number, hash: number): void {
+    let i = hash & this.mask
+    while (this.table[i] !== 0) i = (i + 1) & this.mask
+    this.table[i] = row + 1
+  }
+
+  remove(row: number): void {
+    const t = this.table
+    const mask = this.mask
+    let i = this.store.hash[row] & mask
+    while (t[i] !== row + 1) {
+      if (t[i] === 0) return
+      i = (i + 1) & mask
+    }
+    // Backward-shift: pull later entries of the probe run into the hole when their home allows.
+    let hole = i
+    let j = i
+    for (;;) {
+      j = (j + 1) & mask
+      const v = t[j]
+      if (v === 0) break
+      const home = this.store.hash[v - 1] & mask
+      const dist = (j - home) & mask
+      const holeDist = (j - hole) & mask
+      if (dist >= holeDist) {
+        t[hole] = v
+        hole = j
+      }
+    }
+    t[hole] = 0
+  }
+
+  /** Re-index every used row after the store's columns grew. */
+  private rebuild(): void {
+    const size = nextPow2(this.store.capacity * 2)
+    this.table = new Int32Array(size)
+    this.mask = size - 1
+    const flags = this.store.flags
+    for (let row = 0; row < this.store.capacity; row++) {
+      if (flags[row] !== 0) this.place(row, this.store.hash[row])
+    }
+  }
+
+  tableBytes(): number {
+    return this.table.byteLength
+  }
+}
+
+function nextPow2(n: number): number {
+  let p = 16
+  while (p < n) p *= 2
+  return p
+}

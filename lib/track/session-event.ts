@@ -1,0 +1,114 @@
+import { communityId } from './community-id.js'
+import { ipv4Text, ipv6Text, wordsToBytes } from './ip-text.js'
+import { protocolName } from './protocols.js'
+import { F_ORIG_B, HISTORY_LEN, KEY_WORDS, type SessionStore } from './session-store.js'
+import { TCP_STATE_NAMES } from './tcp-states.js'
+import { formatUuid } from './uuid7.js'
+
+export type EventState = 'NEW' | 'ESTABLISHED' | 'REPLIED' | 'CLOSE' | 'ABORT' | 'EXPIRED'
+export type EndReason = null | 'fin' | 'rst' | 'idle' | 'evicted' | 'eof'
+
+/** One session event: PokieStream's ten fields first (same names and meaning), then ours. */
+export interface SessionEvent {
+  src_ip: string
+  dst_ip: string
+  src_port: number | null
+  dst_port: number | null
+  protocol_num: number
+  protocol_name: string
+  state: EventState
+  timestamp: string
+  session_id: string
+  payload: null | { dns: string } | { sni: string } | { host: string }
+  sensor: string | null
+  orig_packets: number
+  orig_bytes: number
+  reply_packets: number
+  reply_bytes: number
+  first_seen: string
+  last_seen: string
+  duration: number
+  tcp_state: string | null
+  history: string
+  reason: EndReason
+  community_id: string
+}
+
+/** History letter codes 1..8 (originator, uppercase), 9..16 (responder), 17 the flip mark. */
+export const HISTORY_LETTERS = ' SHADFRCQshadfrcq^'
+
+/** PokieStream's timestamp text: UTC "%Y-%m-%dT%H:%M:%S.%f", microseconds, no zone suffix. */
+export function formatTimestamp(us: number): string {
+  const ms = Math.floor(us / 1000)
+  const iso = new Date(ms).toISOString()
+  const frac = us - Math.floor(us / 1e6) * 1e6
+  return `${iso.slice(0, 19)}.${String(Math.floor(frac)).padStart(6, '0')}`
+}
+
+const addrScratch = new Uint8Array(32)
+
+export function buildEvent(
+  s: SessionStore, row: number, state: EventState, atUs: number, reason: EndReason, sensors: (string | null)[],
+): SessionEvent {
+  const o = row * KEY_WORDS
+  const w0 = s.keys[o]
+  const proto = w0 & 0xff
+  const v6 = ((w0 >>> 8) & 0xff) === 6
+  const kind = (w0 >>> 16) & 0xff
+  const origB = (s.flags[row] & F_ORIG_B) !== 0
+  const so = origB ? o + 5 : o + 1
+  const dO = origB ? o + 1 : o + 5
+  const ports = s.keys[o + 9]
+  const portA = ports >>> 16
+  const portB = ports & 0xffff
+  const isPortProto = kind === 0 && (proto === 6 || proto === 17 || proto === 132 || proto === 136 || proto === 33)
+  const srcPort = isPortProto ? (origB ? portB : portA) : null
+  const dstPort = isPortProto ? (origB ? portA : portB) : null
+  const text = (at: number) => (v6 ? ipv6Text(s.keys, at) : ipv4Text(s.keys[at]))
+  const n = v6 ? 4 : 1
+  wordsToBytes(s.keys, so, n, addrScratch, 0)
+  wordsToBytes(s.keys, dO, n, addrScratch, 16)
+  const icmp = s.icmp[row]
+  const cid = communityId({
+    ipVersion: v6 ? 6 : 4, proto, src: addrScratch, srcOffset: 0, dst: addrScratch, dstOffset: 16,
+    srcPort: srcPort ?? 0, dstPort: dstPort ?? 0, icmpType: icmp >>> 8, icmpCode: icmp & 0xff,
+  })
+  let history = ''
+  for (let i = row * HISTORY_LEN, end = i + HISTORY_LEN; i < end && s.history[i] !== 0; i++) {
+    history += HISTORY_LETTERS[s.history[i]]
+  }
+  const p = s.payload.get(row)
+  let payload: SessionEvent['payload'] = null
+  if (p !== undefined) {
+    const cut = p.indexOf(':')
+    const k = p.slice(0, cut)
+    const v = p.slice(cut + 1)
+    payload = k === 'dns' ? { dns: v } : k === 'sni' ? { sni: v } : { host: v }
+  }
+  const first = s.firstUs[row]
+  const last = s.lastUs[row]
+  return {
+    src_ip: text(so),
+    dst_ip: text(dO),
+    src_port: srcPort,
+    dst_port: dstPort,
+    protocol_num: proto,
+    protocol_name: protocolName(proto),
+    state,
+    timestamp: formatTimestamp(atUs),
+    session_id: formatUuid(s.uuid, row * 16),
+    payload,
+    sensor: sensors[s.sensor[row]] ?? null,
+    orig_packets: s.packets[2 * row],
+    orig_bytes: s.bytes[2 * row],
+    reply_packets: s.packets[2 * row + 1],
+    reply_bytes: s.bytes[2 * row + 1],
+    first_seen: formatTimestamp(first),
+    last_seen: formatTimestamp(last),
+    duration: Math.round(last - first) / 1e6,
+    tcp_state: proto === 6 ? TCP_STATE_NAMES[s.tcpState[row]] : null,
+    history,
+    reason,
+    community_id: cid,
+  }
+}

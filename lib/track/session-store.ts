@@ -1,0 +1,162 @@
+/**
+ * All live sessions as columns of typed arrays (struct of arrays), one row per session slot, so
+ * a million sessions cost a few typed arrays instead of a million JS objects. Rows are reused
+ * through a free list; the columns double when full, up to the configured maximum.
+ */
+
+/** Key words per row: [proto | ipVersion << 8 | kind << 16, addrA x4, addrB x4, portA << 16 | portB]. */
+export const KEY_WORDS = 10
+/** History letters kept per session (each letter once per direction, plus the flip mark). */
+export const HISTORY_LEN = 12
+
+export const F_USED = 1
+/** The originator is endpoint B of the ordered key (its packets go B -> A). */
+export const F_ORIG_B = 2
+/** Filtered out: tracked so its packets are recognised, never reported. */
+export const F_IGNORED = 4
+/** CLOSE or ABORT already reported; kept only to absorb late packets until it times out. */
+export const F_ENDED = 8
+export const F_REPLIED = 16
+/** Payload inspection done (found or not). */
+export const F_INSPECTED = 32
+
+export class SessionStore {
+  capacity: number
+  readonly max: number
+  count = 0
+  keys!: Uint32Array
+  hash!: Uint32Array
+  flags!: Uint8Array
+  tcpState!: Uint8Array
+  firstUs!: Float64Array
+  lastUs!: Float64Array
+  packets!: Uint32Array
+  bytes!: Float64Array
+  uuid!: Uint8Array
+  history!: Uint8Array
+  historySeen!: Uint32Array
+  timeout!: Uint32Array
+  sensor!: Uint16Array
+  /** ICMP: originator's type << 8 | code. */
+  icmp!: Uint16Array
+  wheelNext!: Int32Array
+  wheelPrev!: Int32Array
+  wheelDue!: Float64Array
+  lruNext!: Int32Array
+  lruPrev!: Int32Array
+  lruHead = -1
+  lruTail = -1
+  private freeHead = -1
+  /** Rows never handed out yet start here (cheaper than threading a free list through them). */
+  private fresh = 0
+  /** Inspected payload names by row: rare, so a Map rather than a column. */
+  readonly payload = new Map<number, string>()
+
+  constructor(initial: number, max: number) {
+    this.max = max
+    this.capacity = 0
+    this.resize(Math.max(16, Math.min(initial, max)))
+  }
+
+  private resize(cap: number): void {
+    const grow = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(old: T | undefined, per: number, make: (n: number) => T): T => {
+      const next = make(cap * per)
+      if (old) next.set(old)
+      return next
+    }
+    this.keys = grow(this.keys, KEY_WORDS, (n) => new Uint32Array(n))
+    this.hash = grow(this.hash, 1, (n) => new Uint32Array(n))
+    this.flags = grow(this.flags, 1, (n) => new Uint8Array(n))
+    this.tcpState = grow(this.tcpState, 1, (n) => new Uint8Array(n))
+    this.firstUs = grow(this.firstUs, 1, (n) => new Float64Array(n))
+    this.lastUs = grow(this.lastUs, 1, (n) => new Float64Array(n))
+    this.packets = grow(this.packets, 2, (n) => new Uint32Array(n))
+    this.bytes = grow(this.bytes, 2, (n) => new Float64Array(n))
+    this.uuid = grow(this.uuid, 16, (n) => new Uint8Array(n))
+    this.history = grow(this.history, HISTORY_LEN, (n) => new Uint8Array(n))
+    this.historySeen = grow(this.historySeen, 1, (n) => new Uint32Array(n))
+    this.timeout = grow(this.timeout, 1, (n) => new Uint32Array(n))
+    this.sensor = grow(this.sensor, 1, (n) => new Uint16Array(n))
+    this.icmp = grow(this.icmp, 1, (n) => new Uint16Array(n))
+    this.wheelNext = grow(this.wheelNext, 1, (n) => new Int32Array(n))
+    this.wheelPrev = grow(this.wheelPrev, 1, (n) => new Int32Array(n))
+    this.wheelDue = grow(this.wheelDue, 1, (n) => new Float64Array(n))
+    this.lruNext = grow(this.lruNext, 1, (n) => new Int32Array(n))
+    this.lruPrev = grow(this.lruPrev, 1, (n) => new Int32Array(n))
+    this.capacity = cap
+  }
+
+  get full(): boolean {
+    return this.count >= this.max
+  }
+
+  /** A cleared row, or -1 when the maximum is reached. Returns whether the columns grew via `grew`. */
+  alloc(): number {
+    let row: number
+    if (this.freeHead >= 0) {
+      row = this.freeHead
+      this.freeHead = this.lruNext[row]
+    } else {
+      if (this.fresh >= this.capacity) {
+        if (this.capacity >= this.max) return -1
+        this.resize(Math.min(this.capacity * 2, this.max))
+      }
+      row = this.fresh++
+    }
+    this.count += 1
+    this.flags[row] = F_USED
+    this.tcpState[row] = 0
+    this.packets[2 * row] = 0
+    this.packets[2 * row + 1] = 0
+    this.bytes[2 * row] = 0
+    this.bytes[2 * row + 1] = 0
+    this.history.fill(0, row * HISTORY_LEN, (row + 1) * HISTORY_LEN)
+    this.historySeen[row] = 0
+    this.icmp[row] = 0
+    this.sensor[row] = 0
+    this.lruAppend(row)
+    return row
+  }
+
+  free(row: number): void {
+    this.lruUnlink(row)
+    this.flags[row] = 0
+    this.payload.delete(row)
+    this.count -= 1
+    this.lruNext[row] = this.freeHead
+    this.freeHead = row
+  }
+
+  private lruAppend(row: number): void {
+    this.lruPrev[row] = this.lruTail
+    this.lruNext[row] = -1
+    if (this.lruTail >= 0) this.lruNext[this.lruTail] = row
+    else this.lruHead = row
+    this.lruTail = row
+  }
+
+  private lruUnlink(row: number): void {
+    const p = this.lruPrev[row]
+    const n = this.lruNext[row]
+    if (p >= 0) this.lruNext[p] = n
+    else this.lruHead = n
+    if (n >= 0) this.lruPrev[n] = p
+    else this.lruTail = p
+  }
+
+  /** Mark a row most recently used (it moves to the end evicted last). */
+  touch(row: number): void {
+    if (this.lruTail === row) return
+    this.lruUnlink(row)
+    this.lruAppend(row)
+  }
+
+  /** Bytes held by the columns, for the memory figures in the benchmark. */
+  columnBytes(): number {
+    let total = 0
+    for (const v of Object.values(this)) {
+      if (ArrayBuffer.isView(v)) total += v.byteLength
+    }
+    return total
+  }
+}
