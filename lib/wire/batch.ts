@@ -209,3 +209,12 @@ export function createBatchBuilder(id: BuilderIdentity, capacity = 1 << 20): Bat
     },
   }
 }
+
+/**
+ * The link type of `rec.data` itself. NFLOG captures travel split: NFLOG header and TLVs in `meta`,
+ * the IP packet in `data` (so the receiver can write LINKTYPE_RAW without parsing TLVs). A record
+ * without meta carries its whole link-layer frame, NFLOG included (e.g. replayed from a pcap).
+ */
+export function recordLinktype(batchLinktype: number, rec: WireRecord): number {
+  return rec.meta.length > 0 ? 101 : batchLinktype
+}

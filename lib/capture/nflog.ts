@@ -1,0 +1,134 @@
+import { errnos, getsockoptInt, MSG_DONTWAIT, MSG_TRUNC, pollReadable, recv, setsockoptInt, SO_RCVBUF, SO_RCVBUFFORCE, SOL_SOCKET, strerror } from '../native/libc.js'
+import { AF_INET, AF_INET6, loadNflog, nflogSetupError, NFULNL_COPY_PACKET } from '../native/nflog.js'
+import { userError } from '../util/errors.js'
+import { createNflogPacket, walkNflogDatagram, type NflogPacket, type WalkStats } from './nfula.js'
+
+export interface NflogOptions {
+  groups: number[]
+  /** Netlink socket receive buffer, bytes (--libnflog-nlbufsiz). */
+  rcvbuf: number
+  /** Ceiling for growing the receive buffer after ENOBUFS, bytes. */
+  rcvbufMax: number
+  /** Kernel flush threshold in packets (nflog_set_qthresh). */
+  qthresh: number
+  /** Kernel flush timeout in seconds (nflog_set_timeout, 1/100 s units). */
+  timeout: number
+  /** Bytes of each packet to copy (--nflog-range of the rule still applies). */
+  copyRange: number
+}
+
+export interface NflogStats extends WalkStats {
+  datagrams: number
+  enobufs: number
+  truncated: number
+  rcvbuf: number
+}
+
+export interface NflogCapture {
+  stats: NflogStats
+  /**
+   * Reads until stop() is called: waits for readability on the thread pool (at most `pollMs`),
+   * then drains every queued datagram synchronously, calling onPacket per packet and onDrained
+   * once per drain so the caller can flush a batch. Resolves after stop().
+   */
+  run(onPacket: (buf: Buffer, p: NflogPacket) => void, onDrained: () => void | Promise<void>, log: (msg: string) => void): Promise<void>
+  stop(): void
+  close(): void
+}
+
+/** Kernel upper bound for one NFLOG batch skb (nfnetlink_log caps nlbufsiz at 128 KiB). */
+const KERNEL_NLBUFSIZ_MAX = 131072
+/** Datagrams handled per drain before yielding to the event loop (sends, signals, timers). */
+const DRAIN_BUDGET = 256
+
+export function openNflog(opts: NflogOptions): NflogCapture {
+  const lib = loadNflog()
+  const h = lib.open()
+  if (!h) throw nflogSetupError('open an NFLOG netlink socket (nflog_open)')
+  const groupHandles: unknown[] = []
+  const fail = (e: Error): never => {
+    for (const gh of groupHandles) lib.unbindGroup(gh)
+    lib.close(h)
+    throw e
+  }
+  // Needed on kernels before 3.13, harmless after: claim the NFLOG backend for both families.
+  for (const pf of [AF_INET, AF_INET6]) {
+    lib.unbindPf(h, pf)
+    if (lib.bindPf(h, pf) < 0) fail(nflogSetupError(`bind NFLOG to protocol family ${pf === AF_INET ? 'IPv4' : 'IPv6'}`))
+  }
+  for (const g of opts.groups) {
+    const gh = lib.bindGroup(h, g)
+    if (!gh) fail(nflogSetupError(`bind NFLOG group ${g}`))
+    groupHandles.push(gh)
+    if (lib.setMode(gh, NFULNL_COPY_PACKET, opts.copyRange) < 0) fail(nflogSetupError(`set copy mode on NFLOG group ${g}`))
+    lib.setNlbufsiz(gh, Math.min(opts.rcvbuf, KERNEL_NLBUFSIZ_MAX))
+    if (opts.qthresh > 0) lib.setQthresh(gh, opts.qthresh)
+    lib.setTimeout(gh, Math.max(0, Math.round(opts.timeout * 100)))
+  }
+  const fd = lib.fd(h)
+  const stats: NflogStats = { datagrams: 0, messages: 0, malformed: 0, errors: 0, enobufs: 0, truncated: 0, rcvbuf: 0 }
+  stats.rcvbuf = setRcvbuf(fd, opts.rcvbuf)
+  // One datagram holds up to nlbufsiz of messages, or a single larger packet.
+  const buf = Buffer.allocUnsafe(KERNEL_NLBUFSIZ_MAX + 65536 + 4096)
+  const pkt = createNflogPacket()
+  let stopped = false
+  let closed = false
+
+  return {
+    stats,
+    stop() { stopped = true },
+    close() {
+      if (closed) return
+      closed = true
+      for (const gh of groupHandles) lib.unbindGroup(gh)
+      lib.close(h)
+    },
+    async run(onPacket, onDrained, log) {
+      const deliver = (p: NflogPacket) => onPacket(buf, p)
+      while (!stopped) {
+        const ready = await pollReadable(fd, 200)
+        if (stopped) break
+        if (!ready) {
+          await onDrained()
+          continue
+        }
+        for (let i = 0; i < DRAIN_BUDGET && !stopped; i++) {
+          const n = recv(fd, buf, MSG_DONTWAIT | MSG_TRUNC)
+          if (n === -errnos.EAGAIN || n === -errnos.EINTR) break
+          if (n === -errnos.ENOBUFS) {
+            // The kernel dropped packets because we fell behind; grow the buffer as ulogd2 does.
+            stats.enobufs += 1
+            const want = Math.min(stats.rcvbuf * 2, opts.rcvbufMax)
+            if (want > stats.rcvbuf) {
+              stats.rcvbuf = setRcvbuf(fd, want)
+              log(`netlink receive buffer overrun (ENOBUFS): packets lost in the kernel; buffer grown to ${mib(stats.rcvbuf)} MiB (raise --libnflog-nlbufsiz to start larger)`)
+            } else if (stats.enobufs === 1 || stats.enobufs % 1000 === 0) {
+              log(`netlink receive buffer overrun (ENOBUFS, ${stats.enobufs} so far) at the ${mib(stats.rcvbuf)} MiB maximum: raise --libnflog-nlbufsiz-max, lower the rule's rate, or raise --libnflog-qthresh`)
+            }
+            continue
+          }
+          if (n < 0) throw userError(`NFLOG receive failed: ${strerror(-n)}`, 'ENFLOG')
+          stats.datagrams += 1
+          if (n > buf.length) {
+            stats.truncated += 1
+            continue
+          }
+          walkNflogDatagram(buf, n, pkt, stats, deliver)
+        }
+        await onDrained()
+      }
+    },
+  }
+}
+
+function mib(bytes: number): string {
+  return (bytes / 1048576).toFixed(1)
+}
+
+/** SO_RCVBUFFORCE (root) past net.core.rmem_max, else SO_RCVBUF; returns what the kernel granted. */
+function setRcvbuf(fd: number, bytes: number): number {
+  if (setsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes) !== 0) setsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, bytes)
+  // The kernel reports double the requested size (bookkeeping overhead); report what we asked for.
+  const got = getsockoptInt(fd, SOL_SOCKET, SO_RCVBUF)
+  return got > 0 ? Math.floor(got / 2) : bytes
+}

@@ -1,0 +1,117 @@
+/**
+ * Walks netlink datagrams from an NFLOG socket: nlmsghdr, nfgenmsg, then NFULA_* attributes
+ * (linux/netfilter/nfnetlink_log.h). Fills one reused NflogPacket per message, no allocation.
+ */
+export const NLMSG_HDRLEN = 16
+export const NLMSG_ERROR = 2
+export const NLMSG_DONE = 3
+export const NLMSG_OVERRUN = 4
+/** (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET */
+export const NFULNL_MSG_PACKET = 0x0400
+
+export const NFULA = {
+  PACKET_HDR: 1, MARK: 2, TIMESTAMP: 3, IFINDEX_INDEV: 4, IFINDEX_OUTDEV: 5, IFINDEX_PHYSINDEV: 6,
+  IFINDEX_PHYSOUTDEV: 7, HWADDR: 8, PAYLOAD: 9, PREFIX: 10, UID: 11, SEQ: 12, SEQ_GLOBAL: 13, GID: 14,
+  HWTYPE: 15, HWHEADER: 16, HWLEN: 17, CT: 18, CT_INFO: 19, VLAN: 20, L2HDR: 21,
+} as const
+
+const NLA_TYPE_MASK = 0x3fff
+
+export interface NflogPacket {
+  group: number
+  family: number
+  /** Kernel timestamp (NFULA_TIMESTAMP); hasTimestamp false when the skb carried none. */
+  hasTimestamp: boolean
+  tsSec: number
+  tsUsec: number
+  /** Payload (the packet from its network header) within the datagram buffer. */
+  payloadStart: number
+  payloadEnd: number
+  /** nfgenmsg + every attribute before NFULA_PAYLOAD: the LINKTYPE_NFLOG header and TLVs. */
+  metaStart: number
+  metaEnd: number
+  /** Original length when the IP header gives it (NFLOG has no attribute for it), else the payload length. */
+  origLen: number
+}
+
+export interface WalkStats {
+  messages: number
+  /** Messages or attributes with impossible lengths; the rest of the datagram is skipped. */
+  malformed: number
+  /** NLMSG_ERROR / NLMSG_OVERRUN seen in the stream. */
+  errors: number
+}
+
+export function createNflogPacket(): NflogPacket {
+  return { group: 0, family: 0, hasTimestamp: false, tsSec: 0, tsUsec: 0, payloadStart: 0, payloadEnd: 0, metaStart: 0, metaEnd: 0, origLen: 0 }
+}
+
+/** Original packet length from the IPv4/IPv6 header, never less than what was captured. */
+export function ipOrigLen(b: Buffer, start: number, end: number): number {
+  const caplen = end - start
+  if (caplen < 1) return caplen
+  const v = b[start]! >> 4
+  if (v === 4 && caplen >= 4) return Math.max(caplen, b.readUInt16BE(start + 2))
+  if (v === 6 && caplen >= 6) {
+    const pl = b.readUInt16BE(start + 4)
+    return pl === 0 ? caplen : Math.max(caplen, 40 + pl) // 0 = jumbogram: length is in hop-by-hop
+  }
+  return caplen
+}
+
+/**
+ * Calls onPacket for each NFULNL_MSG_PACKET in `b[0, len)`. Returns false if the datagram was
+ * malformed (the remainder is skipped and counted).
+ */
+export function walkNflogDatagram(b: Buffer, len: number, pkt: NflogPacket, stats: WalkStats, onPacket: (p: NflogPacket) => void): boolean {
+  let o = 0
+  while (o + NLMSG_HDRLEN <= len) {
+    const mlen = b.readUInt32LE(o)
+    const type = b.readUInt16LE(o + 4)
+    if (mlen < NLMSG_HDRLEN || o + mlen > len) {
+      stats.malformed += 1
+      return false
+    }
+    if (type === NFULNL_MSG_PACKET && mlen >= NLMSG_HDRLEN + 4) {
+      stats.messages += 1
+      if (!walkPacket(b, o, o + mlen, pkt)) {
+        stats.malformed += 1
+      } else {
+        onPacket(pkt)
+      }
+    } else if (type === NLMSG_ERROR || type === NLMSG_OVERRUN) {
+      stats.errors += 1
+    }
+    o += (mlen + 3) & ~3
+  }
+  return true
+}
+
+function walkPacket(b: Buffer, start: number, end: number, pkt: NflogPacket): boolean {
+  const gen = start + NLMSG_HDRLEN
+  pkt.family = b[gen]!
+  pkt.group = b.readUInt16BE(gen + 2)
+  pkt.hasTimestamp = false
+  pkt.payloadStart = pkt.payloadEnd = 0
+  pkt.metaStart = gen
+  pkt.metaEnd = end
+  let a = gen + 4
+  while (a + 4 <= end) {
+    const alen = b.readUInt16LE(a)
+    const atype = b.readUInt16LE(a + 2) & NLA_TYPE_MASK
+    if (alen < 4 || a + alen > end) return false
+    if (atype === NFULA.PAYLOAD) {
+      pkt.payloadStart = a + 4
+      pkt.payloadEnd = a + alen
+      pkt.metaEnd = a
+    } else if (atype === NFULA.TIMESTAMP && alen >= 20) {
+      // struct nfulnl_msg_packet_timestamp { __be64 sec; __be64 usec; }
+      pkt.hasTimestamp = true
+      pkt.tsSec = b.readUInt32BE(a + 4) * 4294967296 + b.readUInt32BE(a + 8)
+      pkt.tsUsec = b.readUInt32BE(a + 16)
+    }
+    a += (alen + 3) & ~3
+  }
+  pkt.origLen = ipOrigLen(b, pkt.payloadStart, pkt.payloadEnd)
+  return true
+}

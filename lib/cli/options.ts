@@ -1,0 +1,31 @@
+import { userError } from '../util/errors.js'
+
+/** Shared checks for flag and config values: one line naming the option and what it expects. */
+export function num(name: string, v: unknown, { min = -Infinity, max = Infinity, int = false } = {}): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max || (int && !Number.isInteger(n))) {
+    const range = `${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` <= ${max}` : ''}`
+    throw userError(`--${name} expects ${int ? 'an integer' : 'a number'}${range}, got ${JSON.stringify(v)}`, 'EUSAGE')
+  }
+  return n
+}
+
+export function bool(name: string, v: unknown): boolean {
+  if (typeof v === 'boolean') return v
+  if (v === 'true' || v === 'yes' || v === 1) return true
+  if (v === 'false' || v === 'no' || v === 0) return false
+  throw userError(`--${name} expects true or false, got ${JSON.stringify(v)}`, 'EUSAGE')
+}
+
+export function str(name: string, v: unknown): string {
+  if (typeof v === 'string') return v
+  if (typeof v === 'number') return String(v)
+  throw userError(`--${name} expects a string, got ${JSON.stringify(v)}`, 'EUSAGE')
+}
+
+/** The flags present in argv (given on the command line), so config values only fill the rest. */
+export function givenFlags(argv: Record<string, unknown>): Set<string> {
+  return new Set(Object.keys(argv).filter((k) => k !== '_' && k !== '$0' && argv[k] !== undefined && !/[A-Z]/.test(k)))
+}
+
+export const MiB = 1048576

@@ -1,0 +1,86 @@
+import { runSend, type SendOptions, type SendSource } from '../pipeline/send.js'
+import { loadFlagConfig } from '../util/config.js'
+import { userError } from '../util/errors.js'
+import { checkEndpoint } from '../wire/endpoint.js'
+import { defaultWindow } from '../wire/shaper.js'
+import { baseParser } from './run.js'
+import { bool, givenFlags, MiB, num, str } from './options.js'
+
+export const NAME = 'pcap-zmq-send'
+const CONFIG_KEYS = [
+  'libnflog-nlbufsiz', 'libnflog-nlbufsiz-max', 'libnflog-qthresh', 'libnflog-timeout', 'zmq-buffer',
+  'rate-control', 'lwm', 'hwm', 'wm-interval', 'user', 'sensor-id', 'batch-size', 'stats-interval', 'debug',
+] as const
+
+/** SRC: "0,1", "nflog:0,1", "-" (pcap/pcapng on stdin) or "pcap:FILE". */
+export function parseSource(src: string): SendSource {
+  if (src === '-') return { kind: 'pcap', path: '-' }
+  if (src.startsWith('pcap:')) {
+    const path = src.slice(5)
+    if (!path) throw userError('pcap: source needs a path (pcap:FILE, or - for stdin)', 'EUSAGE')
+    return { kind: 'pcap', path }
+  }
+  const list = src.startsWith('nflog:') ? src.slice(6) : src
+  const groups = list.split(',').map((g) => g.trim())
+  if (groups.some((g) => !/^\d+$/.test(g) || Number(g) > 65535)) {
+    throw userError(`bad source "${src}": expected NFLOG groups 0-65535 like 0,1 (or nflog:0,1), - for a pcap on stdin, or pcap:FILE`, 'EUSAGE')
+  }
+  return { kind: 'nflog', groups: [...new Set(groups.map(Number))] }
+}
+
+/** Flags (which win) over config file values over the original tool's defaults. */
+export function resolveSendOptions(argv: Record<string, unknown>, log: (m: string) => void = (m) => process.stderr.write(`${NAME}: ${m}\n`)): SendOptions {
+  const cfg = typeof argv.config === 'string' ? loadFlagConfig(argv.config, CONFIG_KEYS) : {}
+  const given = givenFlags(argv)
+  const get = (k: string): unknown => (given.has(k) ? argv[k] : cfg[k])
+  const nlbufsiz = num('libnflog-nlbufsiz', get('libnflog-nlbufsiz') ?? 10, { min: 0.0625, max: 2048 })
+  const qthresh = num('libnflog-qthresh', get('libnflog-qthresh') ?? Math.floor(nlbufsiz * 100), { min: 1, int: true })
+  const lwm = num('lwm', get('lwm') ?? 1, { min: 0 })
+  const hwm = num('hwm', get('hwm') ?? 5, { min: 0 })
+  if (hwm && lwm > hwm) throw userError(`--lwm (${lwm} MiB/s) must not exceed --hwm (${hwm} MiB/s)`, 'EUSAGE')
+  const wm = get('wm-interval')
+  const user = get('user')
+  return {
+    source: parseSource(str('SRC', argv.src)),
+    endpoint: checkEndpoint(str('DST', argv.dst), 'destination'),
+    nlbufsiz: nlbufsiz * MiB,
+    nlbufsizMax: num('libnflog-nlbufsiz-max', get('libnflog-nlbufsiz-max') ?? Math.max(nlbufsiz * 8, 64), { min: nlbufsiz }) * MiB,
+    qthresh,
+    timeout: num('libnflog-timeout', get('libnflog-timeout') ?? nlbufsiz / 5, { min: 0, max: 600 }),
+    zmqBuffer: num('zmq-buffer', get('zmq-buffer') ?? Math.max(1, Math.floor(qthresh / 10)), { min: 1, int: true }),
+    rateControl: bool('rate-control', get('rate-control') ?? false),
+    lwm: lwm * MiB,
+    hwm: hwm * MiB,
+    window: (wm === undefined ? defaultWindow(lwm, hwm) : num('wm-interval', wm, { min: 0.001 })) * MiB,
+    user: user === undefined ? undefined : str('user', user),
+    sensorId: str('sensor-id', get('sensor-id') ?? ''),
+    batchBytes: num('batch-size', get('batch-size') ?? 256, { min: 1, max: 16384 }) * 1024,
+    statsInterval: num('stats-interval', get('stats-interval') ?? 0, { min: 0 }),
+    debug: bool('debug', get('debug') ?? false),
+    log,
+  }
+}
+
+export function parseSendArgs(args: string[]): SendOptions {
+  const argv = baseParser(NAME, args)
+    .usage('$0 SRC DST\n\nCapture NFLOG groups (or read a pcap/pcapng stream) and push the packets to a ZeroMQ endpoint.\n\nSRC: NFLOG groups (0,1 or nflog:0,1), - for pcap/pcapng on stdin, or pcap:FILE (a FIFO is reopened when its writer restarts)\nDST: ZeroMQ endpoint to connect to, e.g. tcp://ids.host:1234')
+    .command('$0 <src> <dst>', false)
+    .option('libnflog-nlbufsiz', { type: 'number', describe: 'netlink receive buffer, MiB (default 10)' })
+    .option('libnflog-nlbufsiz-max', { type: 'number', describe: 'grow the buffer up to this on ENOBUFS, MiB (default max(8 x nlbufsiz, 64))' })
+    .option('libnflog-qthresh', { type: 'number', describe: 'kernel flush threshold, packets (default nlbufsiz x 100)' })
+    .option('libnflog-timeout', { type: 'number', describe: 'kernel flush timeout, seconds (default nlbufsiz / 5)' })
+    .option('zmq-buffer', { type: 'number', describe: 'ZMQ_SNDHWM: batches queued while the receiver is away (default qthresh / 10)' })
+    .option('rate-control', { type: 'boolean', describe: 'compress above --lwm and drop above --hwm' })
+    .option('lwm', { type: 'number', describe: 'low watermark, MiB/s: compress batches above it (default 1, 0 = off)' })
+    .option('hwm', { type: 'number', describe: 'high watermark, MiB/s: drop the excess above it (default 5, 0 = off)' })
+    .option('wm-interval', { type: 'number', describe: 'recompute the rate every this many MiB (default max(2 x hwm, 4 x lwm))' })
+    .option('user', { alias: 'u', type: 'string', describe: 'drop privileges to this user once the sockets are open' })
+    .option('sensor-id', { type: 'string', describe: 'name of this sender in batches, stats and pcapng interfaces' })
+    .option('batch-size', { type: 'number', describe: 'largest batch before compression, KiB (default 256)' })
+    .option('stats-interval', { type: 'number', describe: 'print counters every N seconds (also on SIGUSR1)' })
+    .option('debug', { type: 'boolean', describe: 'verbose operation' })
+    .option('config', { alias: 'c', type: 'string', describe: 'YAML file with the same keys as the long flags (flags win)' })
+    .parseSync()
+  return resolveSendOptions(argv as Record<string, unknown>)
+}
+

@@ -1,0 +1,20 @@
+import { userError } from '../util/errors.js'
+
+/** Checks a ZeroMQ endpoint's shape before libzmq sees it, so the message can name the fix. */
+export function checkEndpoint(ep: string, what: string): string {
+  const m = /^(tcp|ipc|inproc|pgm|epgm|udp|ws|wss):\/\/(.+)$/.exec(ep)
+  if (!m) throw userError(`${what} "${ep}" is not a ZeroMQ endpoint (expected tcp://HOST:PORT or ipc:///PATH)`, 'EUSAGE')
+  if (m[1] === 'tcp' && !/:(\d+|\*)$/.test(m[2]!)) throw userError(`${what} "${ep}" has no port (expected tcp://HOST:PORT)`, 'EUSAGE')
+  return ep
+}
+
+/** Turns a libzmq bind/connect failure into one line. */
+export function endpointError(action: 'bind' | 'connect', ep: string, err: unknown): Error {
+  const e = err as { code?: string; message?: string }
+  const reason = e.code === 'EADDRINUSE' ? 'address already in use'
+    : e.code === 'EADDRNOTAVAIL' ? 'address not available on this host'
+    : e.code === 'EACCES' ? 'permission denied'
+    : e.code === 'ENODEV' ? 'no such interface'
+    : e.message ?? String(err)
+  return userError(`cannot ${action} ${ep}: ${reason}`, 'EENDPOINT')
+}
