@@ -1,4 +1,5 @@
 import { userError } from '../util/errors.js'
+import { fromArgv } from './run.js'
 
 /** Shared checks for flag and config values: one line naming the option and what it expects. */
 export function num(name: string, v: unknown, { min = -Infinity, max = Infinity, int = false } = {}): number {
@@ -18,6 +19,7 @@ export function bool(name: string, v: unknown): boolean {
 }
 
 export function str(name: string, v: unknown): string {
+  v = fromArgv(v)
   if (typeof v === 'string') return v
   if (typeof v === 'number') return String(v)
   throw userError(`--${name} expects a string, got ${JSON.stringify(v)}`, 'EUSAGE')

@@ -8,11 +8,21 @@ export const EXIT_USAGE = 2
 export const EXIT_BUG = 70
 
 /**
+ * yargs-parser turns a lone "-" (stdin/stdout) into `true`; it travels as this token instead and
+ * `fromArgv` gives it back.
+ */
+export const DASH = '\u0000-'
+
+export function fromArgv(v: unknown): unknown {
+  return v === DASH ? '-' : v
+}
+
+/**
  * A yargs parser with the habits every tool shares: strict flags, usage errors thrown (not
  * printed) so the runner reports them as one line, help and version on.
  */
 export function baseParser(name: string, argv: string[]): Argv {
-  return yargs(argv)
+  return yargs(argv.map((a) => (a === '-' ? DASH : a)))
     .scriptName(name)
     .strict()
     .help()

@@ -1,0 +1,153 @@
+import { forEachRecord, recordLinktype, senderLabel, type Batch, type WireRecord } from '../wire/batch.js'
+import { ipOffset, nflogPayloadLength, writeSyntheticNflogHeader } from './convert.js'
+import { LINKTYPE, linktypeName } from './linktypes.js'
+import {
+  finishEpb, pcapHeader, pcapngInterface, pcapngSectionHeader, PCAP_RECORD_HEADER, SNAPLEN,
+  writeEpbHeader, writePcapRecordHeader,
+} from './writer.js'
+
+/**
+ * Turns received batches into one pcap or pcapng byte stream.
+ *
+ * pcap has one link type per file, so the rule for mixed senders is: the output link type is
+ * --linktype, or (auto) the first packet's, with NFLOG captures written as LINKTYPE_RAW unless
+ * --linktype nflog. A packet of another link type is converted when nothing is lost (NFLOG, raw
+ * IPv4/IPv6, Ethernet, SLL, SLL2 and loopback frames carrying IP become RAW; IP packets get a minimal
+ * NFLOG header); anything else is skipped and counted, with a warning pointing at --format pcapng,
+ * where every sender and source gets its own interface with its own link type.
+ */
+export interface EncoderOptions {
+  format: 'pcap' | 'pcapng'
+  /** undefined = auto. */
+  linktype?: number
+  application: string
+}
+
+export interface EncodeResult {
+  /** Interface blocks first seen in this batch (pcapng): the live stream needs them before `chunk`. */
+  preface: Buffer
+  /** The packet records alone. */
+  chunk: Buffer
+  written: number
+  bytes: number
+  /** Packets whose link type cannot be written into this stream, by link type. */
+  skipped: number
+  skippedLinktype: number
+}
+
+export interface OutputEncoder {
+  /** What a new reader or file must get first; undefined while the link type is not known yet. */
+  preamble(): Buffer | undefined
+  encode(batch: Batch): EncodeResult
+}
+
+const EMPTY = Buffer.alloc(0)
+
+export function createEncoder(opts: EncoderOptions): OutputEncoder {
+  const keepNflog = opts.linktype === LINKTYPE.NFLOG
+  let pcapLinktype = opts.linktype
+  // pcapng: interface id per sender/source/link type, and the IDBs a new reader must be given.
+  const ifaces = new Map<string, number>()
+  const idbs: Buffer[] = []
+  const shb = opts.format === 'pcapng' ? pcapngSectionHeader(opts.application) : EMPTY
+
+  /** Link type a record is written with when the stream may choose (pcapng, or auto pcap). */
+  const naturalLinktype = (batchLt: number, rec: WireRecord) => {
+    const lt = recordLinktype(batchLt, rec)
+    return rec.meta.length > 0 && keepNflog ? LINKTYPE.NFLOG : lt
+  }
+
+  return {
+    preamble() {
+      if (opts.format === 'pcapng') return Buffer.concat([shb, ...idbs])
+      return pcapLinktype === undefined ? undefined : pcapHeader(pcapLinktype)
+    },
+    encode(batch) {
+      const res: EncodeResult = { preface: EMPTY, chunk: EMPTY, written: 0, bytes: 0, skipped: 0, skippedLinktype: -1 }
+      const out = Buffer.allocUnsafe(batch.records.length + batch.info.count * 48 + 1024)
+      let o = 0
+      let newIdbs: Buffer[] | undefined
+      const label = senderLabel(batch.info.host, batch.info.sensorId)
+      forEachRecord(batch, (rec) => {
+        const natural = naturalLinktype(batch.info.linktype, rec)
+        let target: number
+        let iface = 0
+        if (opts.format === 'pcapng') {
+          target = natural
+          const key = `${label}\0${batch.info.source}\0${target}`
+          let id = ifaces.get(key)
+          if (id === undefined) {
+            id = idbs.length
+            ifaces.set(key, id)
+            const idb = pcapngInterface(target, `${label}:${batch.info.source}`, `${batch.info.source} on ${label}, ${linktypeName(target)}`)
+            idbs.push(idb)
+            ;(newIdbs ??= []).push(idb)
+          }
+          iface = id
+        } else {
+          if (pcapLinktype === undefined) pcapLinktype = natural
+          target = pcapLinktype
+        }
+        const start = o + (opts.format === 'pcapng' ? 28 : PCAP_RECORD_HEADER)
+        const end = writePayload(out, start, target, batch.info.linktype, rec)
+        if (end < 0) {
+          res.skipped += 1
+          res.skippedLinktype = recordLinktype(batch.info.linktype, rec)
+          return
+        }
+        const caplen = end - start
+        const origLen = rec.origLen - rec.data.length + caplen
+        if (opts.format === 'pcapng') {
+          writeEpbHeader(out, o, iface, rec.tsSec, rec.tsNsec, caplen, origLen)
+          o = finishEpb(out, o, caplen)
+        } else {
+          writePcapRecordHeader(out, o, rec.tsSec, rec.tsNsec, caplen, origLen)
+          o = end
+        }
+        res.written += 1
+        res.bytes += caplen
+      })
+      res.chunk = out.subarray(0, o)
+      if (newIdbs) res.preface = Buffer.concat(newIdbs)
+      return res
+    },
+  }
+}
+
+/**
+ * Writes the record as `target` link type at `o`; returns the end offset, or -1 when the record
+ * cannot be represented in that link type.
+ */
+function writePayload(b: Buffer, o: number, target: number, batchLt: number, rec: WireRecord): number {
+  const split = rec.meta.length > 0
+  const own = recordLinktype(batchLt, rec)
+  if (target === LINKTYPE.NFLOG) {
+    if (split) {
+      o += rec.meta.copy(b, o)
+      return writePayloadTlv(b, o, rec.data, 0, rec.data.length)
+    }
+    if (own === LINKTYPE.NFLOG) return o + rec.data.copy(b, o)
+    const ip = ipOffset(own, rec.data)
+    if (ip < 0) return -1
+    o = writeSyntheticNflogHeader(b, o, rec.data[ip]! >> 4)
+    return writePayloadTlv(b, o, rec.data, ip, rec.data.length)
+  }
+  if (own === target) return o + rec.data.copy(b, o, 0, Math.min(rec.data.length, SNAPLEN))
+  if (target !== LINKTYPE.RAW) return -1
+  const ip = ipOffset(own, rec.data)
+  if (ip < 0) return -1
+  const end = own === LINKTYPE.NFLOG ? ip + nflogPayloadLength(rec.data, ip) : rec.data.length
+  return o + rec.data.copy(b, o, ip, Math.min(end, rec.data.length))
+}
+
+/** NFULA_PAYLOAD TLV (host-endian length/type, padded to 4 bytes as the kernel does). */
+function writePayloadTlv(b: Buffer, o: number, d: Buffer, start: number, end: number): number {
+  const n = Math.min(end - start, 0xffff - 4)
+  b.writeUInt16LE(n + 4, o)
+  b.writeUInt16LE(9, o + 2)
+  d.copy(b, o + 4, start, start + n)
+  const padded = o + 4 + ((n + 3) & ~3)
+  b.fill(0, o + 4 + n, padded)
+  return padded
+}
+

@@ -1,0 +1,191 @@
+import { Publisher, Pull, Reply } from 'zeromq'
+import { createEncoder } from '../pcap/encoder.js'
+import { linktypeName, LINKTYPE } from '../pcap/linktypes.js'
+import { createRing } from '../pcap/ring.js'
+import { openSink } from '../pcap/sink.js'
+import { pcapHeader } from '../pcap/writer.js'
+import { decodeBatch, peekSender, senderLabel } from '../wire/batch.js'
+import { endpointError } from '../wire/endpoint.js'
+import { isPipeError, messageOf } from '../util/errors.js'
+import { createOnceLogger, formatCounters, installSignals } from '../util/stats.js'
+
+export interface RecvOptions {
+  endpoint: string
+  output: string
+  format: 'pcap' | 'pcapng'
+  linktype?: number
+  rotateBytes: number
+  rotateSeconds: number
+  rotateCount: number
+  publish?: string
+  bufferInterface?: string
+  bufferWindow: number
+  zmqBuffer: number
+  maxPending: number
+  statsInterval: number
+  debug: boolean
+  log: (msg: string) => void
+}
+
+export interface SenderCounters { batches: number; packets: number; bytes: number; wire_bytes: number; lost_batches: number; bad_frames: number }
+
+export interface RecvCounters {
+  batches: number
+  packets_in: number
+  packets_written: number
+  bytes_written: number
+  compressed_batches: number
+  bad_frames: number
+  skipped_linktype: number
+  no_reader: number
+  slow_reader: number
+  reader_reopens: number
+  published: number
+  buffer_queries: number
+}
+
+const BIND_OPTS = { linger: 0 }
+
+export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounters; senders: Map<string, SenderCounters> }> {
+  const c: RecvCounters = {
+    batches: 0, packets_in: 0, packets_written: 0, bytes_written: 0, compressed_batches: 0, bad_frames: 0,
+    skipped_linktype: 0, no_reader: 0, slow_reader: 0, reader_reopens: 0, published: 0, buffer_queries: 0,
+  }
+  const senders = new Map<string, SenderCounters>()
+  const lastSeq = new Map<string, number>()
+  const warnOnce = createOnceLogger(opts.log)
+  const encoder = createEncoder({ format: opts.format, linktype: opts.linktype, application: 'pcap-zmq-recv' })
+  const ring = createRing(opts.bufferInterface ? opts.bufferWindow : 0)
+
+  const pull = new Pull({ ...BIND_OPTS, receiveHighWaterMark: opts.zmqBuffer })
+  const sockets: Array<{ close(): void }> = [pull]
+  const bind = async (sock: { bind(ep: string): Promise<void>; close(): void }, ep: string) => {
+    try { await sock.bind(ep) } catch (err) {
+      for (const s of sockets) s.close()
+      throw endpointError('bind', ep, err)
+    }
+  }
+  await bind(pull, opts.endpoint)
+  let pub: Publisher | undefined
+  if (opts.publish) {
+    pub = new Publisher({ ...BIND_OPTS, sendHighWaterMark: 10000 })
+    sockets.push(pub)
+    await bind(pub, opts.publish)
+  }
+  let rep: Reply | undefined
+  if (opts.bufferInterface) {
+    rep = new Reply({ ...BIND_OPTS, sendTimeout: 1000 })
+    sockets.push(rep)
+    await bind(rep, opts.bufferInterface)
+  }
+  const sink = openSink({
+    path: opts.output, rotateBytes: opts.rotateBytes, rotateSeconds: opts.rotateSeconds, rotateCount: opts.rotateCount,
+    maxPending: opts.maxPending, log: opts.log,
+  })
+  if (opts.debug) opts.log(`listening on ${opts.endpoint}, writing ${opts.format} to ${opts.output === '-' ? 'stdout' : opts.output}`)
+
+  const snapshot = () => {
+    c.no_reader = sink.stats.noReader
+    c.slow_reader = sink.stats.slowReader
+    c.reader_reopens = Math.max(0, sink.stats.opens - 1)
+    return { ...c }
+  }
+  const report = () => {
+    opts.log(formatCounters('counters', snapshot()))
+    for (const [who, s] of senders) opts.log(formatCounters(`  sender ${who}`, { ...s }))
+  }
+  let stopping = false
+  const uninstall = installSignals(() => {
+    stopping = true
+    for (const s of sockets) s.close()
+  }, report, opts.statsInterval)
+
+  const serveBuffer = async () => {
+    if (!rep) return
+    try {
+      for await (const _req of rep) {
+        c.buffer_queries += 1
+        const pre = encoder.preamble() ?? pcapHeader(opts.linktype ?? LINKTYPE.RAW)
+        await rep.send(ring.dump(pre))
+      }
+    } catch (err) {
+      if (!stopping) opts.log(`buffer interface failed: ${messageOf(err)}`)
+    }
+  }
+  const bufferTask = serveBuffer()
+
+  const bad = (who: string, kind: string, msg: string) => {
+    c.bad_frames += 1
+    const s = senders.get(who)
+    if (s) s.bad_frames += 1
+    warnOnce(`${kind}\0${who}`, `bad frame from ${who}: ${msg} (counted; further ${kind} frames from it are counted silently)`)
+  }
+
+  try {
+    for await (const frames of pull) {
+      if (frames.length !== 1) {
+        bad(peekSender(frames[0] ?? Buffer.alloc(0)), 'multipart', `${frames.length}-part message`)
+        continue
+      }
+      const msg = frames[0]!
+      let batch
+      try {
+        batch = decodeBatch(msg)
+      } catch (err) {
+        bad(peekSender(msg), isPipeError(err) ? err.code : 'error', messageOf(err))
+        continue
+      }
+      const info = batch.info
+      const who = senderLabel(info.host, info.sensorId)
+      let s = senders.get(who)
+      if (!s) {
+        senders.set(who, (s = { batches: 0, packets: 0, bytes: 0, wire_bytes: 0, lost_batches: 0, bad_frames: 0 }))
+        if (opts.debug) opts.log(`new sender ${who} (${info.source}, ${linktypeName(info.linktype)})`)
+      }
+      const streamKey = `${info.instance}\0${info.source}\0${info.linktype}`
+      const prev = lastSeq.get(streamKey)
+      if (prev !== undefined && info.seq !== ((prev + 1) >>> 0)) s.lost_batches += (info.seq - prev - 1) >>> 0
+      lastSeq.set(streamKey, info.seq)
+      let res
+      try {
+        res = encoder.encode(batch)
+      } catch (err) {
+        bad(who, isPipeError(err) ? err.code : 'error', messageOf(err))
+        continue
+      }
+      c.batches += 1
+      c.packets_in += info.count
+      if (info.compressed) c.compressed_batches += 1
+      s.batches += 1
+      s.packets += info.count
+      s.bytes += res.bytes
+      s.wire_bytes += info.wireBytes
+      if (res.skipped) {
+        c.skipped_linktype += res.skipped
+        warnOnce(`lt\0${who}\0${res.skippedLinktype}`, `packets with link type ${linktypeName(res.skippedLinktype)} from ${who} skipped: they cannot be written into this ${opts.format} stream of link type ${linktypeName(opts.linktype ?? -1)}; use --format pcapng to keep every link type`)
+      }
+      if (pub) {
+        try { await pub.send(msg); c.published += 1 } catch { /* PUB drops at its HWM by design */ }
+      }
+      ring.push(res.chunk)
+      const before = sink.stats.noReader + sink.stats.slowReader
+      await sink.write(res.preface.length ? Buffer.concat([res.preface, res.chunk]) : res.chunk, res.written, encoder.preamble)
+      if (sink.stats.noReader + sink.stats.slowReader === before) {
+        c.packets_written += res.written
+        c.bytes_written += res.bytes
+      }
+      if (sink.closed) break
+    }
+  } catch (err) {
+    if (!stopping) throw err
+  } finally {
+    uninstall()
+    for (const s of sockets) s.close()
+    await sink.close()
+    await bufferTask
+  }
+  const final = snapshot()
+  opts.log(formatCounters('final counters', final))
+  for (const [who, s] of senders) opts.log(formatCounters(`  sender ${who}`, { ...s }))
+  return { counters: final, senders }
+}
