@@ -1,0 +1,57 @@
+import { emptyConfig, loadConfig } from '../filter/config.js'
+import { NAME, runTrack, type TrackOptions } from '../track/main.js'
+import { userError } from '../util/errors.js'
+import { checkEndpoint } from '../wire/endpoint.js'
+import { bool, num, str } from './options.js'
+import { baseParser, runCli } from './run.js'
+
+const STDIN = '\u0000stdin'
+
+/** Parses pcap-zmq-track's flags into TrackOptions (config loaded and checked here). */
+export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
+  // yargs reads a lone "-" as an empty string: carry it through under a placeholder.
+  const a = await baseParser(NAME, argv.map((x) => (x === '-' ? STDIN : x)))
+    .usage('$0 SRC [options]\n\nSRC: - (pcap/pcapng on stdin) or a ZeroMQ endpoint (SUB connect; --pull binds a PULL)')
+    .command('$0 <src>', 'track sessions from a packet stream', (y) => y.positional('src', { type: 'string', describe: '- or ZeroMQ endpoint' }))
+    .option('config', { alias: 'c', type: 'string', describe: 'config.yaml (PokieStream filter keys, track: timeouts)' })
+    .option('filter', { type: 'string', describe: 'nested attribute filter as JSON, e.g. {"TCP":{"Destination_Port":80}}' })
+    .option('packets', { type: 'boolean', default: false, describe: 'print decoded packets instead of session events' })
+    .option('publish', { type: 'string', describe: 'also publish events on a PUB socket bound here' })
+    .option('stdout', { type: 'boolean', describe: 'NDJSON on stdout (default: on unless --publish)' })
+    .option('pull', { type: 'boolean', default: false, describe: 'bind a PULL socket at SRC (take senders directly)' })
+    .option('max-sessions', { type: 'number', describe: 'live session bound; the least recently seen is evicted (default 1000000)' })
+    .option('drop-bad-checksum', { type: 'boolean', default: false, describe: 'verify checksums and skip packets with a bad one' })
+    .option('stats-interval', { type: 'number', default: 0, describe: 'print counters to stderr every N seconds' })
+    .option('sensor', { type: 'string', describe: 'sensor name for events from stdin (batches carry their own)' })
+    .parseAsync()
+  const src = a.src === STDIN ? '-' : str('SRC', a.src)
+  if (src !== '-') checkEndpoint(src, 'source')
+  if (a.pull && src === '-') throw userError('--pull needs an endpoint to bind as SRC, not -', 'EUSAGE')
+  const config = typeof a.config === 'string' ? loadConfig(a.config) : emptyConfig()
+  let attributes: Record<string, unknown> | null = null
+  if (typeof a.filter === 'string') {
+    try {
+      attributes = JSON.parse(a.filter) as Record<string, unknown>
+    } catch (err) {
+      throw userError(`--filter is not valid JSON: ${(err as Error).message}`, 'EUSAGE')
+    }
+  }
+  const publish = typeof a.publish === 'string' ? checkEndpoint(a.publish, '--publish') : null
+  return {
+    source: src,
+    pull: bool('pull', a.pull),
+    config,
+    attributes,
+    packets: bool('packets', a.packets),
+    publish,
+    stdout: a.stdout === undefined ? publish === null : bool('stdout', a.stdout),
+    maxSessions: num('max-sessions', a['max-sessions'] ?? config.maxSessions ?? 1_000_000, { min: 1, max: 50_000_000, int: true }),
+    dropBadChecksum: bool('drop-bad-checksum', a['drop-bad-checksum']),
+    statsInterval: num('stats-interval', a['stats-interval'], { min: 0 }),
+    sensor: typeof a.sensor === 'string' ? a.sensor : config.sensor,
+  }
+}
+
+if (process.argv[1]?.endsWith('pcap-zmq-track.js')) {
+  await runCli(NAME, parseTrackArgs, runTrack)
+}

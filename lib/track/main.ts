@@ -1,0 +1,146 @@
+import { Publisher, Pull, Subscriber } from 'zeromq'
+import type { TrackConfig } from '../filter/config.js'
+import { createCaptureReader } from '../pcap/reader.js'
+import { formatCounters, installSignals } from '../util/stats.js'
+import { codedError, isPipeError, messageOf } from '../util/errors.js'
+import { decodeBatch, forEachRecord } from '../wire/batch.js'
+import { endpointError } from '../wire/endpoint.js'
+import { EventOutput } from './output.js'
+import { PacketPipeline } from './pipeline.js'
+
+export const NAME = 'pcap-zmq-track'
+
+export interface TrackOptions {
+  /** '-' for pcap/pcapng on stdin, else a ZeroMQ endpoint. */
+  source: string
+  pull: boolean
+  config: TrackConfig
+  attributes: Record<string, unknown> | null
+  packets: boolean
+  publish: string | null
+  stdout: boolean
+  maxSessions: number
+  dropBadChecksum: boolean
+  statsInterval: number
+  sensor: string | null
+  input?: NodeJS.ReadableStream
+  output?: NodeJS.WritableStream
+  log?: (msg: string) => void
+}
+
+/**
+ * pcap-zmq-track: packets in (stdin capture, SUB or PULL socket), session events (or decoded
+ * packets) out as NDJSON. Stops on SIGINT/SIGTERM or end of input, then reports every open
+ * session as EXPIRED (reason "eof") so counts add up, and prints its counters on stderr.
+ */
+export async function runTrack(o: TrackOptions): Promise<number> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${NAME}: ${m}\n`))
+  let stopping = false
+  let stopSource: () => void = () => {}
+  const stop = () => { stopping = true; stopSource() }
+  let pub: Publisher | null = null
+  if (o.publish) {
+    pub = new Publisher({ sendHighWaterMark: 10_000 })
+    try { await pub.bind(o.publish) } catch (err) { pub.close(); throw endpointError('bind', o.publish, err) }
+  }
+  const out = new EventOutput(o.stdout ? (o.output ?? process.stdout) : null, pub, stop)
+  const pipeline = new PacketPipeline({
+    config: o.config, attributes: o.attributes, packets: o.packets, dropBadChecksum: o.dropBadChecksum,
+    maxSessions: o.maxSessions, onEvent: (ev) => out.write(ev), onPacket: (p) => out.write(p),
+  })
+  const tracker = pipeline.tracker
+  const badInput = { badBatches: 0, badRecords: 0 }
+  const counters = () => ({
+    ...pipeline.counters, ...badInput, live: tracker.live, sessions: tracker.stats.sessions,
+    events: tracker.stats.events, evicted: tracker.stats.evicted, notIp: tracker.stats.notIp,
+    fragments: tracker.stats.fragments, filtered: tracker.stats.filtered, ignoredSessions: tracker.stats.ignoredSessions,
+    tcpInvalid: tracker.stats.tcpInvalid, orphanRst: tracker.stats.orphanRst, pubDropped: out.counters.pubDropped,
+  })
+  const report = () => process.stderr.write(formatCounters(NAME, counters()) + '\n')
+  const removeSignals = installSignals(stop, report, o.statsInterval)
+
+  // Packet time drives expiry; while live input is idle, let wall time move it on.
+  let lastPkt = 0
+  let wallAtLastPkt = 0
+  let seen = 0
+  let seenAtTick = -1
+  const idle = setInterval(() => {
+    if (seen === seenAtTick && lastPkt > 0 && !out.congested) {
+      tracker.advance(lastPkt + (Date.now() * 1000 - wallAtLastPkt))
+      out.flush()
+    }
+    seenAtTick = seen
+  }, 1000)
+  idle.unref()
+  const sensorIdx = tracker.sensorId(o.sensor)
+  const onPacket = (linktype: number, data: Buffer, sec: number, nsec: number, len: number, sensor: number) => {
+    seen += 1
+    const us = sec * 1e6 + Math.floor(nsec / 1000)
+    if (us > lastPkt) lastPkt = us
+    wallAtLastPkt = Date.now() * 1000
+    pipeline.packet(linktype, data, sec, nsec, len, sensor)
+  }
+
+  try {
+    if (o.source === '-') {
+      const input = o.input ?? process.stdin
+      stopSource = () => { (input as NodeJS.ReadStream).destroy?.() }
+      const reader = createCaptureReader((p) => onPacket(p.linktype, p.data, p.tsSec, p.tsNsec, p.origLen, sensorIdx))
+      let sawData = false
+      try {
+        for await (const chunk of input as AsyncIterable<Buffer>) {
+          sawData = true
+          reader.push(chunk)
+          out.flush()
+          if (out.congested) await out.drained()
+          if (stopping || out.closed) break
+        }
+      } catch (err) {
+        if (!stopping) throw err
+      }
+      if (!sawData && !stopping) throw codedError('Cannot decode capture (empty input: no pcap header)', 'EPCAPEMPTY')
+      reader.end()
+      badInput.badRecords = reader.stats.badRecords
+      if (reader.stats.error) log(reader.stats.error)
+    } else {
+      const sock = o.pull ? new Pull({ receiveHighWaterMark: 10_000 }) : new Subscriber({ receiveHighWaterMark: 10_000 })
+      stopSource = () => sock.close()
+      try {
+        if (o.pull) await sock.bind(o.source)
+        else { sock.connect(o.source); (sock as Subscriber).subscribe() }
+      } catch (err) {
+        sock.close()
+        throw endpointError(o.pull ? 'bind' : 'connect', o.source, err)
+      }
+      const warned = new Set<string>()
+      try {
+        for await (const [msg] of sock) {
+          try {
+            const batch = decodeBatch(msg)
+            const sensor = tracker.sensorId(batch.info.sensorId || batch.info.host || o.sensor)
+            forEachRecord(batch, (r) => onPacket(batch.info.linktype, r.data, r.tsSec, r.tsNsec, r.origLen, sensor))
+          } catch (err) {
+            if (!isPipeError(err)) throw err
+            badInput.badBatches += 1
+            if (!warned.has(err.code)) { warned.add(err.code); log(`skipping bad batch: ${messageOf(err)}`) }
+          }
+          out.flush()
+          if (out.congested) await out.drained()
+          if (stopping || out.closed) break
+        }
+      } catch (err) {
+        if (!stopping) throw err
+      }
+      if (!sock.closed) sock.close()
+    }
+  } finally {
+    clearInterval(idle)
+    removeSignals()
+    tracker.flush()
+    pipeline.close()
+    await out.end()
+    pub?.close()
+    report()
+  }
+  return 0
+}
