@@ -23,6 +23,16 @@ export function dispatchEtherType(ctx: PacketContext, type: number, off: number,
   }
 }
 
+/** Tunnels nest at most this deep: a crafted packet of IP-in-IP-in-IP... stops here. */
+export const MAX_IP_NESTING = 4
+let depth = 0
+
+function nested(ctx: PacketContext, decode: () => void): void {
+  if (depth >= MAX_IP_NESTING) return
+  depth++
+  try { decode() } finally { depth-- }
+}
+
 export function dispatchIpProtocol(ctx: PacketContext, proto: number, off: number, end: number): void {
   switch (proto) {
     case P.IPPROTO_TCP: return decodeTcp(ctx, off, end)
@@ -30,6 +40,10 @@ export function dispatchIpProtocol(ctx: PacketContext, proto: number, off: numbe
     case P.IPPROTO_ICMP: return decodeIcmp(ctx, off, end)
     case P.IPPROTO_ICMPV6: return decodeIcmpv6(ctx, off, end)
     case P.IPPROTO_IGMP: return decodeIgmp(ctx, off, end)
+    // IP-in-IP and IPv6-in-IP (also what an SRv6 segment list carries): the inner packet is decoded
+    // as "IPv4_2"/"IPv6_2" with its own transport; the summary (sessions) stays on the outer header.
+    case P.IPPROTO_IPIP: return nested(ctx, () => decodeIpv4(ctx, off, end))
+    case P.IPPROTO_IPV6: return nested(ctx, () => decodeIpv6(ctx, off, end))
     default: return
   }
 }
