@@ -3,7 +3,7 @@ import { decodeSummary } from '../lib/decode/summary-decoder.js'
 import { createSummary, type PacketSummary } from '../lib/decode/summary.js'
 import { checksumOf, onesSum, pseudoSumV6 } from '../lib/decode/checksum.js'
 import {
-  ethernet, fixL4Checksum, icmpEcho, ipv4, ipv4Bytes, ipv6, ipv6Bytes, tcp, tcpV4Frame, udp, udpV4Frame,
+  ethernet, fixL4Checksum, icmpEcho, ipv4, ipv6, ipv6Bytes, tcp, tcpV4Frame, udp, udpV4Frame,
 } from './helpers/packet-builder.js'
 
 function decode(linktype: number, data: Buffer, verify = true): PacketSummary {
@@ -185,6 +185,10 @@ function nflogRecord(family: number, payload: Buffer, little: boolean): Buffer {
 test('NFLOG: TLVs in either byte order, payload found after padding, family from the header', (t) => {
   t.like(decode(239, nflogRecord(2, raw4(), true)), { ipVersion: 4, srcPort: 53, checksum: 1, error: '' })
   t.like(decode(239, nflogRecord(10, raw6(), false)), { ipVersion: 6, dstPort: 5353, checksum: 1, error: '' })
+  // Over 2 KiB the first TLV's length fits either byte order: the type decides.
+  const big = fixL4Checksum(ipv4(17, udp(53, 5353, Buffer.alloc(3000))), 0, 20, 17, 6)
+  t.like(decode(239, nflogRecord(2, big, false)), { ipVersion: 4, srcPort: 53, checksum: 1, error: '' })
+  t.like(decode(239, nflogRecord(2, big, true)), { ipVersion: 4, srcPort: 53, checksum: 1, error: '' })
   const noPayload = nflogRecord(2, raw4(), true).subarray(0, 16)
   t.is(decode(239, noPayload).error, 'nflog: no payload')
   const badLen = nflogRecord(2, raw4(), true); badLen.writeUInt16LE(2, 4); badLen.writeUInt16BE(2, 4)
@@ -230,7 +234,6 @@ test('garbage never throws and always leaves a consistent summary', (t) => {
     for (let j = 0; j < b.length; j++) b[j] = rnd() & 0xff
     if (b.length > 14 && i % 2) { b[12] = 0x08; b[13] = 0; b[14] = 0x45 }
     for (const lt of [0, 1, 101, 113, 239, 276]) decodeSummary(lt, b, s, true)
-    t.true(s.error === '' || /^[a-z0-9]+: /.test(s.error))
+    t.true(s.error === '' || (/^[a-z0-9]+: /.test(s.error) && !s.error.startsWith('decode:')), s.error)
   }
-  void ipv4Bytes
 })

@@ -118,11 +118,16 @@ function nflog(data: Buffer, len: number, out: PacketSummary, c: DecodeCursor): 
   return false
 }
 
-/** Picks the TLV byte order: the one under which the first TLV's length fits the record. */
+/** NFULA_* types are small (under 32 today); a larger one means the byte order guess is wrong. */
+const NFULA_TYPE_LIMIT = 0x40
+
+/**
+ * Picks the TLV byte order: the one under which the first TLV's length fits the record and its
+ * type is a plausible NFULA_* value (length alone is ambiguous for records over 2 KiB).
+ */
 export function nflogLittleEndian(data: Buffer, len: number): boolean {
   if (len < 8) return true
-  const le = data.readUInt16LE(4)
-  if (le >= 4 && 4 + le <= len) return true
-  const be = data.readUInt16BE(4)
-  return !(be >= 4 && 4 + be <= len)
+  const fits = (tlen: number, ttype: number): boolean => tlen >= 4 && 4 + tlen <= len && (ttype & 0x7fff) < NFULA_TYPE_LIMIT
+  if (fits(data.readUInt16LE(4), data.readUInt16LE(6))) return true
+  return !fits(data.readUInt16BE(4), data.readUInt16BE(6))
 }

@@ -27,6 +27,7 @@ export function decodeTcp(ctx: PacketContext, off: number, end: number): void {
   })
   if (doff < 20) return stop(ctx, 'TCP', `bad data offset ${doff}`, off)
   if (off + doff > end) return stop(ctx, 'TCP', 'truncated options', off)
+  if (doff > ctx.l4Length) return stop(ctx, 'TCP', 'header longer than IP payload', off)
   if (doff > 20) tcp.Options = options(data, off + 20, off + doff)
   tcp.Payload_Length = Math.max(0, Math.min(end, off + ctx.l4Length) - off - doff)
   tcp.Checksum_Valid = l4ChecksumValid(ctx, off, end, ctx.l4Length, IPPROTO_TCP, true)
