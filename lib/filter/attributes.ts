@@ -32,7 +32,8 @@ function scalarMatcher(want: Scalar): (got: FieldValue | undefined) => boolean {
   if (typeof want === 'string') {
     const w = normalText(want)
     const asNumber = /^-?\d+(\.\d+)?$/.test(want.trim()) ? Number(want) : NaN
-    return (got) => (typeof got === 'string' ? normalText(got) === w : typeof got === 'number' && got === asNumber)
+    // Exact text first: the common case needs no normalising per packet.
+    return (got) => (typeof got === 'string' ? got === want || normalText(got) === w : typeof got === 'number' && got === asNumber)
   }
   if (typeof want === 'number') return (got) => got === want || (typeof got === 'string' && got.trim() !== '' && Number(got) === want)
   return (got) => got === want
