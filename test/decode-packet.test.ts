@@ -170,3 +170,15 @@ test('every prefix of every hand-built packet decodes without throwing and says 
     }
   }
 })
+
+test('SCTP, DCCP and UDP-Lite layers', (t) => {
+  const sctp = Buffer.alloc(16); sctp.writeUInt16BE(36412); sctp.writeUInt16BE(2905, 2); sctp.writeUInt32BE(7, 4); sctp[12] = 1
+  t.deepEqual(decodePacket(228, ipv4(132, sctp)).SCTP, { Source_Port: 36412, Destination_Port: 2905, Verification_Tag: 7, Checksum: 0, Checksum_Valid: null, First_Chunk_Type: 1 })
+  const d = Buffer.alloc(24); d.writeUInt16BE(1); d.writeUInt16BE(2, 2); d[4] = 4; d[8] = (3 << 1) | 1
+  const p = decodePacket(228, fixL4Checksum(ipv4(33, d), 0, 20, 33, 6))
+  t.like(layer(p, 'DCCP'), { Source_Port: 1, Destination_Port: 2, Data_Offset: 16, Type: 3, Type_Name: 'Ack', Extended_Sequence: true, Checksum_Valid: true })
+  const u = Buffer.alloc(12); u.writeUInt16BE(5); u.writeUInt16BE(6, 2)
+  const q = decodePacket(228, fixL4Checksum(ipv4(136, u), 0, 20, 136, 6))
+  t.like(layer(q, 'UDPLite'), { Source_Port: 5, Destination_Port: 6, Checksum_Coverage: 0, Checksum_Valid: true })
+  for (const x of [p, q]) assertRegistered(t, x)
+})

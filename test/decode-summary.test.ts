@@ -1,7 +1,7 @@
 import test from 'ava'
 import { decodeSummary } from '../lib/decode/summary-decoder.js'
 import { createSummary, type PacketSummary } from '../lib/decode/summary.js'
-import { checksumOf, onesSum, pseudoSumV6 } from '../lib/decode/checksum.js'
+import { checksumOf, onesSum, pseudoSumV4, pseudoSumV6 } from '../lib/decode/checksum.js'
 import {
   ethernet, fixL4Checksum, icmpEcho, ipv4, ipv6, ipv6Bytes, tcp, tcpV4Frame, udp, udpV4Frame,
 } from './helpers/packet-builder.js'
@@ -236,4 +236,35 @@ test('garbage never throws and always leaves a consistent summary', (t) => {
     for (const lt of [0, 1, 101, 113, 239, 276]) decodeSummary(lt, b, s, true)
     t.true(s.error === '' || (/^[a-z0-9]+: /.test(s.error) && !s.error.startsWith('decode:')), s.error)
   }
+})
+
+/** DCCP-Request (12-byte generic header + 4-byte service code) with CsCov = cscov. */
+function dccp(cscov: number): Buffer {
+  const d = Buffer.alloc(16 + 8)
+  d.writeUInt16BE(39420); d.writeUInt16BE(5001, 2); d[4] = 4; d[5] = cscov; d[8] = 0 << 1
+  return d
+}
+
+test('SCTP, DCCP and UDP-Lite give their ports; DCCP and UDP-Lite checksums honour their coverage', (t) => {
+  const sctp = Buffer.alloc(16); sctp.writeUInt16BE(36412); sctp.writeUInt16BE(2905, 2)
+  t.like(decode(228, ipv4(132, sctp)), { protocol: 132, srcPort: 36412, dstPort: 2905, checksum: 0, error: '' })
+  const full = fixL4Checksum(ipv4(33, dccp(0)), 0, 20, 33, 6)
+  t.like(decode(228, full), { protocol: 33, srcPort: 39420, dstPort: 5001, checksum: 1, payloadOffset: 36, error: '' })
+  full[full.length - 1] ^= 1
+  t.is(decode(228, full).checksum, -1)
+  // CsCov 1: header only; the data may change without breaking the checksum.
+  const part = ipv4(33, dccp(1))
+  part.writeUInt16BE(0, 26)
+  part.writeUInt16BE(checksumOf(onesSum(part, 20, 36, pseudoSumV4(part, 12, 16, 33, 24))), 26)
+  t.is(decode(228, part).checksum, 1)
+  part[part.length - 1] ^= 1
+  t.is(decode(228, part).checksum, 1)
+  const lite = Buffer.concat([Buffer.alloc(8), Buffer.from('payload')])
+  lite.writeUInt16BE(1); lite.writeUInt16BE(2, 2); lite.writeUInt16BE(8, 4)
+  const pkt = ipv6(136, lite)
+  pkt.writeUInt16BE(checksumOf(onesSum(pkt, 40, 48, pseudoSumV6(pkt, 8, 24, 136, lite.length))), 46)
+  t.like(decode(229, pkt), { protocol: 136, srcPort: 1, dstPort: 2, checksum: 1, error: '' })
+  pkt.writeUInt16BE(3, 44)
+  t.is(decode(229, pkt).error, 'udplite: bad checksum coverage')
+  t.is(decode(228, ipv4(33, dccp(0).subarray(0, 10))).error, 'dccp: truncated header')
 })

@@ -38,6 +38,10 @@ export const PACKET_FIELDS: Readonly<Record<string, readonly string[]>> = {
   TCP: ['Source_Port', 'Destination_Port', 'Sequence_Number', 'Acknowledgment_Number', 'Header_Length', 'Flags',
     'Flags_Value', 'Window_Size', 'Checksum', 'Checksum_Valid', 'Urgent_Pointer', 'Options', 'Payload_Length'],
   UDP: ['Source_Port', 'Destination_Port', 'Length', 'Checksum', 'Checksum_Valid', 'Payload_Length'],
+  SCTP: ['Source_Port', 'Destination_Port', 'Verification_Tag', 'Checksum', 'Checksum_Valid', 'First_Chunk_Type'],
+  DCCP: ['Source_Port', 'Destination_Port', 'Data_Offset', 'Checksum_Coverage', 'Checksum', 'Checksum_Valid', 'Type',
+    'Type_Name', 'Extended_Sequence'],
+  UDPLite: ['Source_Port', 'Destination_Port', 'Checksum_Coverage', 'Checksum', 'Checksum_Valid'],
 }
 
 /** The registry entry for a packet key; "IEEE_802_1Q_2" (a repeated layer) shares "IEEE_802_1Q"'s fields. */

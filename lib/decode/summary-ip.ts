@@ -23,14 +23,15 @@ export function decodeIpv4Summary(data: Buffer, out: PacketSummary, c: DecodeCur
   if (off + 20 > c.end) { out.error = 'ipv4: truncated header'; return false }
   if (data[off] >> 4 !== 4) { out.error = 'ipv4: bad version'; return false }
   const ihl = (data[off] & 0x0f) * 4
-  if (ihl < 20) { out.error = 'ipv4: bad header length'; return false }
-  if (off + ihl > c.end) { out.error = 'ipv4: truncated options'; return false }
   const total = (data[off + 2] << 8) | data[off + 3]
+  // The fixed 20 bytes are readable: keep addresses and protocol even if the options are damaged.
   out.ipVersion = 4
   copyBytes(data, off + 12, out.src, 4)
   copyBytes(data, off + 16, out.dst, 4)
   out.protocol = data[off + 9]
   out.ipLength = total
+  if (ihl < 20) { out.error = 'ipv4: bad header length'; return false }
+  if (off + ihl > c.end) { out.error = 'ipv4: truncated options'; return false }
   if (verify) countChecksum(c, sumIsValid(onesSum(data, off, off + ihl, 0)))
   if (total < ihl) { out.error = 'ipv4: bad total length'; return false }
   const frag = (data[off + 6] << 8) | data[off + 7]

@@ -1,11 +1,14 @@
 /**
  * TCP, UDP, ICMP, ICMPv6 and IGMP for the summary decoder: ports, flags, echo ids, payload bounds
- * and the transport checksums (pseudo-header for TCP, UDP and ICMPv6).
+ * and the transport checksums (pseudo-header for TCP, UDP and ICMPv6). SCTP, DCCP and UDP-Lite
+ * give their ports too, so sessions over them are told apart.
  */
 import type { PacketSummary } from './summary.js'
 import { countChecksum, type DecodeCursor } from './cursor.js'
 import { onesSum, pseudoSumV4, pseudoSumV6, sumIsValid } from './checksum.js'
-import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IGMP, IPPROTO_TCP, IPPROTO_UDP } from './constants/ip-protocols.js'
+import {
+  IPPROTO_DCCP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IGMP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE,
+} from './constants/ip-protocols.js'
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST } from './constants/icmp-types.js'
 
 function pseudo(data: Buffer, out: PacketSummary, c: DecodeCursor, proto: number, length: number): number {
@@ -14,11 +17,14 @@ function pseudo(data: Buffer, out: PacketSummary, c: DecodeCursor, proto: number
     : pseudoSumV6(data, c.srcOff, c.dstOff, proto, length)
 }
 
-/** Checks a transport checksum over [off, off + length) when the whole message is present. */
-function verifyL4(data: Buffer, out: PacketSummary, c: DecodeCursor, off: number, length: number, usePseudo: boolean): void {
+/**
+ * Checks a transport checksum over [off, off + length) when the whole message is present. DCCP and
+ * UDP-Lite may cover only `covered` bytes, while their pseudo-header still states the full length.
+ */
+function verifyL4(data: Buffer, out: PacketSummary, c: DecodeCursor, off: number, length: number, usePseudo: boolean, covered = length): void {
   if (!c.complete || off + length > c.end) { c.ckSkipped++; return }
   const start = usePseudo ? pseudo(data, out, c, c.type, length) : 0
-  countChecksum(c, sumIsValid(onesSum(data, off, off + length, start)))
+  countChecksum(c, sumIsValid(onesSum(data, off, off + covered, start)))
 }
 
 export function decodeTransportSummary(data: Buffer, out: PacketSummary, c: DecodeCursor, verify: boolean): void {
@@ -80,6 +86,41 @@ export function decodeTransportSummary(data: Buffer, out: PacketSummary, c: Deco
       out.icmpCode = data[off + 1]
       if (verify) verifyL4(data, out, c, off, c.l4Length, false)
       return
+    case IPPROTO_SCTP:
+      if (off + 12 > end) { out.error = 'sctp: truncated header'; return }
+      out.srcPort = (data[off] << 8) | data[off + 1]
+      out.dstPort = (data[off + 2] << 8) | data[off + 3]
+      out.payloadOffset = off + 12
+      out.payloadLength = end - off - 12
+      // SCTP's checksum is a CRC32c, not the Internet checksum: present but not verified here.
+      if (verify) c.ckSkipped++
+      return
+    case IPPROTO_DCCP: {
+      if (off + 12 > end) { out.error = 'dccp: truncated header'; return }
+      out.srcPort = (data[off] << 8) | data[off + 1]
+      out.dstPort = (data[off + 2] << 8) | data[off + 3]
+      const doff = data[off + 4] * 4
+      if (doff < 12 || doff > c.l4Length) { out.error = 'dccp: bad data offset'; return }
+      out.payloadOffset = Math.min(off + doff, end)
+      out.payloadLength = end - out.payloadOffset
+      // RFC 4340 9.2: CsCov 0 covers everything, else the header plus (CsCov - 1) words of data.
+      const cscov = data[off + 5] & 0x0f
+      const covered = cscov === 0 ? c.l4Length : Math.min(c.l4Length, doff + (cscov - 1) * 4)
+      if (verify) verifyL4(data, out, c, off, c.l4Length, true, covered)
+      return
+    }
+    case IPPROTO_UDPLITE: {
+      if (off + 8 > end) { out.error = 'udplite: truncated header'; return }
+      out.srcPort = (data[off] << 8) | data[off + 1]
+      out.dstPort = (data[off + 2] << 8) | data[off + 3]
+      const cov = (data[off + 4] << 8) | data[off + 5]
+      // RFC 3828 3.1: coverage 0 = the whole datagram; 1..7 and beyond the datagram are illegal.
+      if ((cov > 0 && cov < 8) || cov > c.l4Length) { out.error = 'udplite: bad checksum coverage'; return }
+      out.payloadOffset = off + 8
+      out.payloadLength = end - off - 8
+      if (verify) verifyL4(data, out, c, off, c.l4Length, true, cov === 0 ? c.l4Length : cov)
+      return
+    }
     default:
       return
   }

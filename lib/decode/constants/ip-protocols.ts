@@ -7,6 +7,7 @@ export const IPPROTO_IGMP = 2
 export const IPPROTO_IPIP = 4
 export const IPPROTO_TCP = 6
 export const IPPROTO_UDP = 17
+export const IPPROTO_DCCP = 33
 export const IPPROTO_IPV6 = 41
 export const IPPROTO_ROUTING = 43
 export const IPPROTO_FRAGMENT = 44
@@ -16,9 +17,11 @@ export const IPPROTO_AH = 51
 export const IPPROTO_ICMPV6 = 58
 export const IPPROTO_NONE = 59
 export const IPPROTO_DSTOPTS = 60
+export const IPPROTO_SCTP = 132
 export const IPPROTO_MOBILITY = 135
 export const IPPROTO_HIP = 139
 export const IPPROTO_SHIM6 = 140
+export const IPPROTO_UDPLITE = 136
 
 /** IANA keywords, exactly as the registry spells them (numbers 0..145; unassigned gaps omitted). */
 const KEYWORDS = [

@@ -9,6 +9,7 @@ import { decodeTcp } from './tcp.js'
 import { decodeUdp } from './udp.js'
 import { decodeIcmp, decodeIcmpv6 } from './icmp.js'
 import { decodeIgmp } from './igmp.js'
+import { decodeDccp, decodeSctp, decodeUdpLite } from './other-transports.js'
 import * as E from '../constants/ethertypes.js'
 import * as P from '../constants/ip-protocols.js'
 
@@ -40,6 +41,9 @@ export function dispatchIpProtocol(ctx: PacketContext, proto: number, off: numbe
     case P.IPPROTO_ICMP: return decodeIcmp(ctx, off, end)
     case P.IPPROTO_ICMPV6: return decodeIcmpv6(ctx, off, end)
     case P.IPPROTO_IGMP: return decodeIgmp(ctx, off, end)
+    case P.IPPROTO_SCTP: return decodeSctp(ctx, off, end)
+    case P.IPPROTO_DCCP: return decodeDccp(ctx, off, end)
+    case P.IPPROTO_UDPLITE: return decodeUdpLite(ctx, off, end)
     // IP-in-IP and IPv6-in-IP (also what an SRv6 segment list carries): the inner packet is decoded
     // as "IPv4_2"/"IPv6_2" with its own transport; the summary (sessions) stays on the outer header.
     case P.IPPROTO_IPIP: return nested(ctx, () => decodeIpv4(ctx, off, end))

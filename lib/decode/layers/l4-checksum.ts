@@ -2,8 +2,11 @@
 import type { PacketContext } from './context.js'
 import { onesSum, pseudoSumV4, pseudoSumV6, sumIsValid } from '../checksum.js'
 
-/** Checks [off, off + length) (with the IP pseudo-header when `pseudo`); null when not all of it was captured. */
-export function l4ChecksumValid(ctx: PacketContext, off: number, end: number, length: number, proto: number, pseudo: boolean): boolean | null {
+/**
+ * Checks [off, off + covered) with the IP pseudo-header (when `pseudo`) stating `length`; null when
+ * not all of the message was captured. Only DCCP and UDP-Lite cover less than the whole message.
+ */
+export function l4ChecksumValid(ctx: PacketContext, off: number, end: number, length: number, proto: number, pseudo: boolean, covered = length): boolean | null {
   if (!ctx.complete || off + length > end) return null
   let acc = 0
   if (pseudo) {
@@ -11,5 +14,5 @@ export function l4ChecksumValid(ctx: PacketContext, off: number, end: number, le
       ? pseudoSumV4(ctx.data, ctx.srcOff, ctx.dstOff, proto, length)
       : pseudoSumV6(ctx.data, ctx.srcOff, ctx.dstOff, proto, length)
   }
-  return sumIsValid(onesSum(ctx.data, off, off + length, acc))
+  return sumIsValid(onesSum(ctx.data, off, off + covered, acc))
 }
