@@ -35,8 +35,12 @@ export interface SinkStats {
 
 export interface Sink {
   stats: SinkStats
-  /** Writes a chunk holding `packets` packets; `preamble` is what a new reader or file gets first. */
-  write(chunk: Buffer, packets: number, preamble: () => Buffer | undefined): Promise<void>
+  /**
+   * Writes a chunk holding `packets` packets. `preamble` is what a new reader or file gets first;
+   * `preface` (new pcapng interfaces) goes before the chunk unless the preamble, which already
+   * holds them, was just written.
+   */
+  write(chunk: Buffer, packets: number, preamble: () => Buffer | undefined, preface?: Buffer): Promise<void>
   /** True once stdout's reader has gone: the receiver should stop, like tcpdump -w - | head. */
   readonly closed: boolean
   close(): Promise<void>
@@ -127,7 +131,7 @@ export function openSink(opts: SinkOptions): Sink {
   return {
     stats,
     get closed() { return closed },
-    async write(chunk, packets, preamble) {
+    async write(chunk, packets, preamble, preface) {
       if (kind === 'fifo' && !out) tryOpenFifo()
       if (kind === 'file' && out && rotateDue()) {
         out.end()
@@ -144,6 +148,9 @@ export function openSink(opts: SinkOptions): Sink {
         o.write(pre)
         fileBytes += pre.length
         headerWritten = true
+      } else if (preface && preface.length > 0) {
+        o.write(preface)
+        fileBytes += preface.length
       }
       if (kind !== 'file' && o.writableLength > opts.maxPending) {
         stats.slowReader += packets

@@ -169,7 +169,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
       }
       ring.push(res.chunk)
       const before = sink.stats.noReader + sink.stats.slowReader
-      await sink.write(res.preface.length ? Buffer.concat([res.preface, res.chunk]) : res.chunk, res.written, encoder.preamble)
+      await sink.write(res.chunk, res.written, encoder.preamble, res.preface)
       if (sink.stats.noReader + sink.stats.slowReader === before) {
         c.packets_written += res.written
         c.bytes_written += res.bytes

@@ -170,7 +170,8 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
   } finally {
     uninstall()
     capture?.close()
-    sender?.close()
+    // At the end of a file the last batches deserve a moment to leave; on a signal, stop now.
+    sender?.close(stopping ? 200 : 2000)
   }
   opts.log(formatCounters('final counters', { ...c }))
   return c

@@ -9,7 +9,8 @@ import { endpointError } from './endpoint.js'
 export interface BatchSender {
   /** Queues one batch message; false when the queue is full and it was dropped. */
   send(msg: Buffer): Promise<boolean>
-  close(): void
+  /** Closes, giving queued batches up to `lingerMs` to leave (0 while stopping on a signal). */
+  close(lingerMs?: number): void
 }
 
 export async function connectPush(endpoint: string, hwm: number): Promise<BatchSender> {
@@ -30,6 +31,9 @@ export async function connectPush(endpoint: string, hwm: number): Promise<BatchS
         throw err
       }
     },
-    close() { sock.close() },
+    close(lingerMs = 0) {
+      sock.linger = lingerMs
+      sock.close()
+    },
   }
 }
