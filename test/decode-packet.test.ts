@@ -182,3 +182,18 @@ test('SCTP, DCCP and UDP-Lite layers', (t) => {
   t.like(layer(q, 'UDPLite'), { Source_Port: 5, Destination_Port: 6, Checksum_Coverage: 0, Checksum_Valid: true })
   for (const x of [p, q]) assertRegistered(t, x)
 })
+
+test('MPLS and PPPoE layers', (t) => {
+  const ip = fixL4Checksum(ipv4(17, udp(1, 2, Buffer.from('x'))), 0, 20, 17, 6)
+  const lbl = Buffer.alloc(8); lbl.writeUInt32BE((16006 << 12) | (5 << 9) | 255); lbl.writeUInt32BE((17 << 12) | 0x100 | 64, 4)
+  const m = decodePacket(1, ethernet(0x8847, Buffer.concat([lbl, ip])))
+  t.deepEqual(m.MPLS, { Labels: [
+    { Label: 16006, Traffic_Class: 5, Bottom_Of_Stack: false, TTL: 255 }, { Label: 17, Traffic_Class: 0, Bottom_Of_Stack: true, TTL: 64 },
+  ] })
+  t.like(layer(m, 'UDP'), { Source_Port: 1, Checksum_Valid: true })
+  const hdr = Buffer.from('1100002a00000021', 'hex'); hdr.writeUInt16BE(ip.length + 2, 4)
+  const p = decodePacket(1, Buffer.concat([ethernet(0x8864, Buffer.concat([hdr, ip])), Buffer.alloc(6)]))
+  t.deepEqual(p.PPPoE, { Version: 1, Type: 1, Code: 0, Session_ID: 42, Length: ip.length + 2, PPP_Protocol: 0x21 })
+  t.like(layer(p, 'UDP'), { Destination_Port: 2, Checksum_Valid: true, Payload_Length: 1 })
+  for (const x of [m, p]) assertRegistered(t, x)
+})

@@ -268,3 +268,24 @@ test('SCTP, DCCP and UDP-Lite give their ports; DCCP and UDP-Lite checksums hono
   t.is(decode(229, pkt).error, 'udplite: bad checksum coverage')
   t.is(decode(228, ipv4(33, dccp(0).subarray(0, 10))).error, 'dccp: truncated header')
 })
+
+test('MPLS label stacks and PPPoE sessions lead to IP; bounded and truncation-checked', (t) => {
+  const labels = (n: number): Buffer => {
+    const b = Buffer.alloc(4 * n)
+    for (let i = 0; i < n; i++) b.writeUInt32BE(((100 + i) << 12) | (i === n - 1 ? 0x100 : 0) | 64, 4 * i)
+    return b
+  }
+  t.like(decode(1, ethernet(0x8847, Buffer.concat([labels(2), raw4()]))), { ipVersion: 4, srcPort: 53, checksum: 1, error: '' })
+  t.like(decode(1, ethernet(0x8847, Buffer.concat([labels(1), raw6()]))), { ipVersion: 6, dstPort: 5353, error: '' })
+  t.like(decode(1, ethernet(0x8847, Buffer.concat([labels(1), Buffer.alloc(20)]))), { ipVersion: 0, error: '' }) // pseudowire
+  t.is(decode(1, ethernet(0x8847, labels(12))).error, 'mpls: too many labels')
+  t.is(decode(1, ethernet(0x8847, labels(2).subarray(0, 6))).error, 'mpls: truncated label')
+  const pppoe = (proto: number, ip: Buffer): Buffer => {
+    const h = Buffer.from('11000017000000', 'hex'); const b = Buffer.concat([h, Buffer.alloc(1), ip])
+    b.writeUInt16BE(ip.length + 2, 4); b.writeUInt16BE(proto, 6); return b
+  }
+  t.like(decode(1, ethernet(0x8864, pppoe(0x0021, raw4()))), { ipVersion: 4, srcPort: 53, checksum: 1, error: '' })
+  t.like(decode(1, ethernet(0x8864, pppoe(0x0057, raw6()))), { ipVersion: 6, srcPort: 53, error: '' })
+  t.like(decode(1, ethernet(0x8864, pppoe(0xc021, Buffer.alloc(10)))), { ipVersion: 0, error: '' }) // LCP
+  t.is(decode(1, ethernet(0x8864, Buffer.alloc(5))).error, 'pppoe: truncated header')
+})

@@ -14,6 +14,8 @@ export const PACKET_FIELDS: Readonly<Record<string, readonly string[]>> = {
   Null: ['Address_Family'],
   Loop: ['Address_Family'],
   NFLOG: ['Address_Family', 'Version', 'Resource_ID', 'Prefix', 'Mark', 'Input_Interface', 'Output_Interface', 'UID', 'GID'],
+  MPLS: ['Labels'],
+  PPPoE: ['Version', 'Type', 'Code', 'Session_ID', 'Length', 'PPP_Protocol'],
   LLC: ['DSAP', 'DSAP_Name', 'SSAP', 'Command_Response', 'Control'],
   SNAP: ['OUI', 'Protocol_ID'],
   STP: ['Protocol_ID', 'Version', 'BPDU_Type', 'BPDU_Type_Name', 'Flags', 'Topology_Change', 'Topology_Change_Ack',

@@ -4,7 +4,7 @@
  */
 import type { PacketSummary } from './summary.js'
 import { createCursor, resetCursor } from './cursor.js'
-import { decodeLinkSummary } from './summary-link.js'
+import { decodeLinkSummary, decodeShimSummary } from './summary-link.js'
 import { decodeIpv4Summary, decodeIpv6Summary } from './summary-ip.js'
 import { decodeTransportSummary } from './summary-transport.js'
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from './constants/ethertypes.js'
@@ -31,7 +31,7 @@ export function decodeSummary(linktype: number, data: Buffer, out: PacketSummary
   const c = cursor
   resetCursor(c, data.length)
   try {
-    if (decodeLinkSummary(linktype, data, out, c)) {
+    if (decodeLinkSummary(linktype, data, out, c) && decodeShimSummary(data, out, c)) {
       let ok = false
       if (c.type === ETHERTYPE_IPV4) ok = decodeIpv4Summary(data, out, c, verifyChecksums)
       else if (c.type === ETHERTYPE_IPV6) ok = decodeIpv6Summary(data, out, c, verifyChecksums)

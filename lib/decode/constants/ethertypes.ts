@@ -8,6 +8,7 @@ export const ETHERTYPE_RARP = 0x8035
 export const ETHERTYPE_VLAN = 0x8100
 export const ETHERTYPE_IPV6 = 0x86dd
 export const ETHERTYPE_MPLS = 0x8847
+export const ETHERTYPE_MPLS_MULTICAST = 0x8848
 export const ETHERTYPE_PPPOE_SESSION = 0x8864
 export const ETHERTYPE_QINQ = 0x88a8
 export const ETHERTYPE_LLDP = 0x88cc
@@ -28,7 +29,7 @@ export const etherTypes = constantTable([
   [0x8808, 'Ethernet_Flow_Control'],
   [0x8809, 'Slow_Protocols'],
   [ETHERTYPE_MPLS, 'MPLS'],
-  [0x8848, 'MPLS_Multicast'],
+  [ETHERTYPE_MPLS_MULTICAST, 'MPLS_Multicast'],
   [0x8863, 'PPPoE_Discovery'],
   [ETHERTYPE_PPPOE_SESSION, 'PPPoE_Session'],
   [0x888e, 'EAPOL'],
