@@ -289,3 +289,19 @@ test('MPLS label stacks and PPPoE sessions lead to IP; bounded and truncation-ch
   t.like(decode(1, ethernet(0x8864, pppoe(0xc021, Buffer.alloc(10)))), { ipVersion: 0, error: '' }) // LCP
   t.is(decode(1, ethernet(0x8864, Buffer.alloc(5))).error, 'pppoe: truncated header')
 })
+
+test('segmentation offload (IPv4 total length 0) and IPv6 jumbograms', (t) => {
+  const tso = ethernet(0x0800, ipv4(6, tcp(33000, 443, 0x18, { payload: Buffer.alloc(3000) })))
+  tso.writeUInt16BE(0, 14 + 2)
+  t.like(decode(1, tso), { ipVersion: 4, srcPort: 33000, dstPort: 443, checksum: 0, payloadLength: 3000, error: '' })
+  const hbh = Buffer.from('0000c20400000000', 'hex')
+  const jumbo = ipv6(58, icmpEcho(128, 9, 1, Buffer.alloc(100)), { exts: [[0, hbh]] })
+  fixL4Checksum(jumbo, 0, 48, 58, 2)
+  jumbo.writeUInt32BE(jumbo.length - 40, 44) // the Jumbo Payload option carries the length...
+  jumbo.writeUInt16BE(0, 4) // ...and the header's payload length is 0
+  t.like(decode(229, jumbo), { protocol: 58, srcPort: 9, checksum: 1, error: '' })
+  jumbo[jumbo.length - 1] ^= 1
+  t.is(decode(229, jumbo).checksum, -1)
+  jumbo.writeUInt32BE(0, 40 + 2) // no Jumbo Payload option: captured length, not verifiable
+  t.like(decode(229, jumbo), { protocol: 58, srcPort: 9, checksum: 0 })
+})

@@ -32,15 +32,21 @@ export function decodeIpv4Summary(data: Buffer, out: PacketSummary, c: DecodeCur
   out.ipLength = total
   if (ihl < 20) { out.error = 'ipv4: bad header length'; return false }
   if (off + ihl > c.end) { out.error = 'ipv4: truncated options'; return false }
-  if (verify) countChecksum(c, sumIsValid(onesSum(data, off, off + ihl, 0)))
-  if (total < ihl) { out.error = 'ipv4: bad total length'; return false }
+  // Total length 0 is a segmentation-offload super-packet captured on the sending host (TSO, BIG
+  // TCP): its real length is what was captured, and its checksums are left for the NIC to fill.
+  const tso = total === 0
+  if (verify) {
+    if (tso) c.ckSkipped++
+    else countChecksum(c, sumIsValid(onesSum(data, off, off + ihl, 0)))
+  }
+  if (!tso && total < ihl) { out.error = 'ipv4: bad total length'; return false }
   const frag = (data[off + 6] << 8) | data[off + 7]
   if ((frag & 0x1fff) !== 0) { out.fragment = true; return false }
-  const ipEnd = off + total
-  c.complete = ipEnd <= c.end && (frag & 0x2000) === 0
+  const ipEnd = tso ? c.end : off + total
+  c.complete = !tso && ipEnd <= c.end && (frag & 0x2000) === 0
   if (ipEnd < c.end) c.end = ipEnd // link-layer padding is not part of the datagram
   c.srcOff = off + 12; c.dstOff = off + 16
-  c.l4Length = total - ihl
+  c.l4Length = ipEnd - off - ihl
   c.offset = off + ihl
   c.type = out.protocol
   return true
@@ -58,11 +64,15 @@ export function decodeIpv6Summary(data: Buffer, out: PacketSummary, c: DecodeCur
   out.ipLength = 40 + plen
   out.protocol = nh
   let ipEnd = off + 40 + plen
-  // Payload length 0 with hop-by-hop options is a jumbogram (RFC 2675): the length is in an option,
-  // so take what was captured and leave its checksums unverified.
-  const jumbo = plen === 0 && nh === IPPROTO_HOPOPTS
-  if (jumbo) ipEnd = c.end
-  c.complete = !jumbo && ipEnd <= c.end
+  // Payload length 0 with hop-by-hop options is a jumbogram (RFC 2675, also Linux BIG TCP): the
+  // length is in the Jumbo Payload option; without one, take what was captured, unverified.
+  let complete = true
+  if (plen === 0 && nh === IPPROTO_HOPOPTS) {
+    const jumbo = jumboPayloadLength(data, off + 40, c.end)
+    if (jumbo >= 0) ipEnd = off + 40 + jumbo
+    else { ipEnd = c.end; complete = false }
+  }
+  c.complete = complete && ipEnd <= c.end
   if (ipEnd < c.end) c.end = ipEnd
   c.srcOff = off + 8; c.dstOff = off + 24
   let p = off + 40
@@ -85,6 +95,21 @@ export function decodeIpv6Summary(data: Buffer, out: PacketSummary, c: DecodeCur
   c.offset = p
   c.type = nh
   return true
+}
+
+/** RFC 2675 Jumbo Payload option (type 0xC2, 4 bytes) in the hop-by-hop header at `p`: its length, or -1. */
+export function jumboPayloadLength(data: Buffer, p: number, end: number): number {
+  if (p + 8 > end) return -1
+  const hend = Math.min(end, p + (data[p + 1] + 1) * 8)
+  for (let o = p + 2; o < hend;) {
+    const type = data[o]
+    if (type === 0) { o++; continue }
+    if (o + 2 > hend) return -1
+    const len = data[o + 1]
+    if (type === 0xc2 && len === 4 && o + 6 <= hend) return data.readUInt32BE(o + 2)
+    o += 2 + len
+  }
+  return -1
 }
 
 /**

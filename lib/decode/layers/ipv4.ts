@@ -32,14 +32,18 @@ export function decodeIpv4(ctx: PacketContext, off: number, end: number): void {
   })
   if (ihl < 20) return stop(ctx, 'IPv4', `bad header length ${ihl}`, off)
   if (off + ihl > end) return stop(ctx, 'IPv4', 'truncated options', off)
-  ip.Checksum_Valid = sumIsValid(onesSum(data, off, off + ihl, 0))
+  // Total length 0: a segmentation-offload super-packet from the sending host; length = captured,
+  // checksums left for the NIC (not verifiable).
+  const tso = total === 0
+  ip.Checksum_Valid = tso ? null : sumIsValid(onesSum(data, off, off + ihl, 0))
+  if (tso) ip.Segmentation_Offload = true
   if (ihl > 20) ip.Options = options(data, off + 20, off + ihl)
-  if (total < ihl) return stop(ctx, 'IPv4', `bad total length ${total}`, off)
+  if (!tso && total < ihl) return stop(ctx, 'IPv4', `bad total length ${total}`, off)
   if ((frag & 0x1fff) !== 0) { ip.Fragment = true; return }
-  const ipEnd = off + total
+  const ipEnd = tso ? end : off + total
   ctx.ipVersion = 4; ctx.srcOff = off + 12; ctx.dstOff = off + 16
-  ctx.l4Length = total - ihl
-  ctx.complete = ipEnd <= end && (frag & 0x2000) === 0
+  ctx.l4Length = ipEnd - off - ihl
+  ctx.complete = !tso && ipEnd <= end && (frag & 0x2000) === 0
   dispatchIpProtocol(ctx, proto, off + ihl, Math.min(end, ipEnd))
 }
 

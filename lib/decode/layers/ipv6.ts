@@ -3,7 +3,7 @@ import { addLayer, stop, type FieldValue, type LayerObject, type PacketContext }
 import { hexString, ipv6String } from './format.js'
 import { dispatchIpProtocol } from './dispatch.js'
 import * as P from '../constants/ip-protocols.js'
-import { MAX_IPV6_EXT_HEADERS } from '../summary-ip.js'
+import { jumboPayloadLength, MAX_IPV6_EXT_HEADERS } from '../summary-ip.js'
 
 const EXT_NAMES: Record<number, string> = {
   [P.IPPROTO_HOPOPTS]: 'Hop_by_Hop_Options', [P.IPPROTO_ROUTING]: 'Routing', [P.IPPROTO_FRAGMENT]: 'Fragment',
@@ -24,11 +24,14 @@ export function decodeIpv6(ctx: PacketContext, off: number, end: number): void {
     Next_Header: nh, Hop_Limit: data[off + 7],
     Source_Address: ipv6String(data, off + 8), Destination_Address: ipv6String(data, off + 24),
   })
-  const jumbo = plen === 0 && nh === P.IPPROTO_HOPOPTS
-  const ipEnd = jumbo ? end : off + 40 + plen
+  // A jumbogram's length is in its hop-by-hop Jumbo Payload option (RFC 2675).
+  const jumboCandidate = plen === 0 && nh === P.IPPROTO_HOPOPTS
+  const jumbo = jumboCandidate ? jumboPayloadLength(data, off + 40, end) : -1
+  if (jumbo >= 0) ip.Jumbo_Payload_Length = jumbo
+  const ipEnd = jumboCandidate ? (jumbo >= 0 ? off + 40 + jumbo : end) : off + 40 + plen
   const e = Math.min(end, ipEnd)
   ctx.ipVersion = 6; ctx.srcOff = off + 8; ctx.dstOff = off + 24
-  ctx.complete = !jumbo && ipEnd <= end
+  ctx.complete = !(jumboCandidate && jumbo < 0) && ipEnd <= end
   const exts: FieldValue[] = []
   let p = off + 40
   let fragmented = false
