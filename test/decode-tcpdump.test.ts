@@ -16,7 +16,7 @@ const FILES = [
   'dns_udp.pcap', 'tcp-handshake-nano.pcap', 'tcp_rst_diag_payload.pcap', '802.1ad_QinQ.pcap', 'ipv6-routing-header.pcap',
   'ipv6-srh-ext-header.pcap', '3560_CDP.pcap', 'LLDP_and_CDP.pcap', '802.1D_spanning_tree.pcap', 'IGMP_V2.pcap',
   'LINKTYPE_RAW_ipv6.pcap', 'LINKTYPE_IPV4.pcap', 'icmpv6-ns-nonce.pcap', 'nflog.pcap', 'quic_handshake_truncated.pcap',
-  'OSPFv2_Capture_FINAL.pcapng', 'ipv6_mobility_1.pcap', 'babel_rtt.pcap',
+  'OSPFv2_Capture_FINAL.pcapng', 'ipv6_mobility_1.pcap', 'babel_rtt.pcap', 'bgp-evpn.pcap',
 ]
 const hasTcpdump = hasCommand('tcpdump')
 
