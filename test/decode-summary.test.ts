@@ -167,7 +167,8 @@ test('link types: RAW (101/12/14), IPV4, IPV6, SLL, SLL2, NULL both byte orders,
   }
   const loop = Buffer.alloc(4); loop.writeUInt32BE(2)
   t.like(decode(108, Buffer.concat([loop, raw4()])), { ipVersion: 4, error: '' })
-  t.is(decode(108, Buffer.concat([Buffer.from('02000000', 'hex'), raw4()])).error, 'null: unknown address family')
+  t.is(decode(108, Buffer.concat([Buffer.from('02000000', 'hex'), raw4()])).error, 'loop: unknown address family')
+  t.is(decode(0, Buffer.concat([Buffer.from('07000000', 'hex'), raw4()])).error, 'null: unknown address family')
   t.is(decode(147, raw4()).error, 'link: unsupported link type')
 })
 

@@ -92,11 +92,11 @@ export function decodeLinkSummary(linktype: number, data: Buffer, out: PacketSum
       // Host byte order of the capturing machine: an AF value never needs the high 16 bits.
       let af = data.readUInt32LE(0)
       if (af > 0xffff) af = data.readUInt32BE(0)
-      return afToType(af, data, 4, len, out, c)
+      return afToType(af, 'null: unknown address family', out, c)
     }
     case L.LINKTYPE_LOOP:
       if (len < 4) { out.error = 'loop: truncated header'; return false }
-      return afToType(data.readUInt32BE(0), data, 4, len, out, c)
+      return afToType(data.readUInt32BE(0), 'loop: unknown address family', out, c)
     case L.LINKTYPE_NFLOG:
       return nflog(data, len, out, c)
     default:
@@ -126,11 +126,12 @@ function rawIp(data: Buffer, off: number, len: number, out: PacketSummary, c: De
   return true
 }
 
-function afToType(af: number, data: Buffer, off: number, len: number, out: PacketSummary, c: DecodeCursor): boolean {
-  c.offset = off
+/** NULL/LOOP: the 4-byte address family header is followed by the IP packet. */
+function afToType(af: number, unknown: string, out: PacketSummary, c: DecodeCursor): boolean {
+  c.offset = 4
   if (af === L.AF_INET) { c.type = ETHERTYPE_IPV4; return true }
   if (L.isAfInet6(af)) { c.type = ETHERTYPE_IPV6; return true }
-  out.error = 'null: unknown address family'
+  out.error = unknown
   return false
 }
 
