@@ -1,5 +1,6 @@
 import { runSend, type SendOptions, type SendSource } from '../pipeline/send.js'
 import { loadFlagConfig } from '../util/config.js'
+import { lookupUser } from '../util/privileges.js'
 import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
 import { defaultWindow } from '../wire/shaper.js'
@@ -40,6 +41,7 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
   if (hwm && lwm > hwm) throw userError(`--lwm (${lwm} MiB/s) must not exceed --hwm (${hwm} MiB/s)`, 'EUSAGE')
   const wm = get('wm-interval')
   const user = get('user')
+  if (user !== undefined) lookupUser(str('user', user)) // fail before capture starts, not after
   return {
     source: parseSource(str('SRC', argv.src)),
     endpoint: checkEndpoint(str('DST', argv.dst), 'destination'),

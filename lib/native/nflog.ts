@@ -67,7 +67,9 @@ export function loadNflog(): NflogLib {
 export function nflogSetupError(what: string): Error {
   const e = lastErrno()
   let hint = ''
-  if (e === errnos.EPERM || e === errnos.EACCES) hint = ': run as root (or with CAP_NET_ADMIN)'
+  // nfnetlink_log answers EPERM both to the unprivileged and for a group another socket owns.
+  if ((e === errnos.EPERM || e === errnos.EACCES) && process.getuid?.() === 0) hint = ': another process (ulogd, tcpdump -i nflog:N, another pcap-zmq-send) has bound it'
+  else if (e === errnos.EPERM || e === errnos.EACCES) hint = ': run as root (or with CAP_NET_ADMIN)'
   else if (e === errnos.EBUSY) hint = ': another process (ulogd, tcpdump -i nflog:N, another pcap-zmq-send) has bound it'
   else if (e === errnos.EEXIST) hint = ': already bound by this process'
   return userError(`cannot ${what}: ${e ? strerror(e) : 'failed'}${hint}`, 'ENFLOG')

@@ -45,6 +45,7 @@ export interface SendCounters {
   dropped_queue: number
   enobufs: number
   bad_input: number
+  socket_resets: number
 }
 
 /** Finished batches waiting for the socket; sending is async, building is not. */
@@ -53,7 +54,7 @@ interface Outbox { msgs: Buffer[]; packets: number[] }
 export async function runSend(opts: SendOptions): Promise<SendCounters> {
   const c: SendCounters = {
     packets_in: 0, bytes_in: 0, packets_sent: 0, batches_sent: 0, wire_bytes_sent: 0,
-    batches_compressed: 0, dropped_hwm: 0, dropped_queue: 0, enobufs: 0, bad_input: 0,
+    batches_compressed: 0, dropped_hwm: 0, dropped_queue: 0, enobufs: 0, bad_input: 0, socket_resets: 0,
   }
   const host = hostname()
   const instance = randomInt(0, 2 ** 32 - 1)
@@ -117,6 +118,7 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
       } else {
         c.dropped_queue += n
       }
+      c.socket_resets = sender!.resets
     }
   }
 
