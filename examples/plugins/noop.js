@@ -1,0 +1,2 @@
+// The smallest plugin: accepts every event and does nothing (used by the benchmark).
+export function receiver(_event) {}
