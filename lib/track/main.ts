@@ -3,7 +3,7 @@ import type { TrackConfig } from '../filter/config.js'
 import { createCaptureReader } from '../pcap/reader.js'
 import { formatCounters, installSignals } from '../util/stats.js'
 import { codedError, isPipeError, messageOf } from '../util/errors.js'
-import { decodeBatch, forEachRecord } from '../wire/batch.js'
+import { decodeBatch, forEachRecord, recordLinktype } from '../wire/batch.js'
 import { endpointError } from '../wire/endpoint.js'
 import { EventOutput } from './output.js'
 import { PacketPipeline } from './pipeline.js'
@@ -118,7 +118,9 @@ export async function runTrack(o: TrackOptions): Promise<number> {
           try {
             const batch = decodeBatch(msg)
             const sensor = tracker.sensorId(batch.info.sensorId || batch.info.host || o.sensor)
-            forEachRecord(batch, (r) => onPacket(batch.info.linktype, r.data, r.tsSec, r.tsNsec, r.origLen, sensor))
+            const lt = batch.info.linktype
+            // NFLOG records travel split (TLVs in meta, the IP packet in data): decode data as RAW.
+            forEachRecord(batch, (r) => onPacket(recordLinktype(lt, r), r.data, r.tsSec, r.tsNsec, r.origLen, sensor))
           } catch (err) {
             if (!isPipeError(err)) throw err
             badInput.badBatches += 1

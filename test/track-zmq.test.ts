@@ -1,0 +1,185 @@
+import test, { type ExecutionContext } from 'ava'
+import { Push, Subscriber } from 'zeromq'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { uuid7Millis } from '../lib/track/uuid7.js'
+import { createBatchBuilder } from '../lib/wire/batch.js'
+import { ipcEndpoint, runTool, sleep, startTool, tempDir, waitFor, type Tool } from './helpers/env.js'
+import { counters, readPackets, startRecv } from './helpers/pipeline.js'
+import { arpFrame, dnsMessage, nflogMeta, pcapOf, SESSION_T0, sessionCapture } from './helpers/track-capture.js'
+import { frame } from './helpers/track-frames.js'
+
+type Ev = Record<string, unknown>
+const SENSOR = 'edge-7'
+
+/**
+ * The events of sessionCapture(), worked out by hand from its packets (history letters, IP byte
+ * counts, conntrack states); community ids as `tshark --enable-protocol communityid` prints them.
+ * session_id is checked separately (its low bits are random).
+ */
+function expectedEvents(sensor: string | null): Ev[] {
+  const tcp = { src_ip: '10.1.0.1', dst_ip: '10.1.0.2', src_port: 40000, dst_port: 80, protocol_num: 6, protocol_name: 'TCP' }
+  const udp = { src_ip: '10.1.0.1', dst_ip: '10.1.0.3', src_port: 50000, dst_port: 53, protocol_num: 17, protocol_name: 'UDP' }
+  const tcpCid = '1:lhdUFDeMSvz1xoTr5joR4K+uoR0='
+  const udpCid = '1:k2ZO7zPXralxzQdIMRb+tw9hOyo='
+  const at = (us: string) => `2023-11-14T22:13:20.${us}`
+  const dns = { dns: 'www.example.test' }
+  return [
+    { ...tcp, state: 'NEW', timestamp: at('100001'), payload: null, sensor, orig_packets: 1, orig_bytes: 40, reply_packets: 0, reply_bytes: 0, first_seen: at('100001'), last_seen: at('100001'), duration: 0, tcp_state: 'SYN_SENT', history: 'S', reason: null, community_id: tcpCid },
+    { ...tcp, state: 'ESTABLISHED', timestamp: at('100801'), payload: null, sensor, orig_packets: 2, orig_bytes: 80, reply_packets: 1, reply_bytes: 40, first_seen: at('100001'), last_seen: at('100801'), duration: 0.0008, tcp_state: 'ESTABLISHED', history: 'ShA', reason: null, community_id: tcpCid },
+    { ...udp, state: 'NEW', timestamp: at('102001'), payload: dns, sensor, orig_packets: 1, orig_bytes: 62, reply_packets: 0, reply_bytes: 0, first_seen: at('102001'), last_seen: at('102001'), duration: 0, tcp_state: null, history: 'D', reason: null, community_id: udpCid },
+    { ...udp, state: 'REPLIED', timestamp: at('103001'), payload: dns, sensor, orig_packets: 1, orig_bytes: 62, reply_packets: 1, reply_bytes: 62, first_seen: at('102001'), last_seen: at('103001'), duration: 0.001, tcp_state: null, history: 'Dd', reason: null, community_id: udpCid },
+    { ...tcp, state: 'CLOSE', timestamp: at('105751'), payload: { host: 'www.example.test' }, sensor, orig_packets: 5, orig_bytes: 242, reply_packets: 4, reply_bytes: 160, first_seen: at('100001'), last_seen: at('105751'), duration: 0.00575, tcp_state: 'TIME_WAIT', history: 'ShADaFf', reason: 'fin', community_id: tcpCid },
+    // At shutdown the open UDP session is flushed; the closed TCP one is not reported again.
+    { ...udp, state: 'EXPIRED', timestamp: at('105751'), payload: dns, sensor, orig_packets: 1, orig_bytes: 62, reply_packets: 1, reply_bytes: 62, first_seen: at('102001'), last_seen: at('103001'), duration: 0.001, tcp_state: null, history: 'Dd', reason: 'eof', community_id: udpCid },
+  ]
+}
+
+const FIELD_ORDER = [
+  'src_ip', 'dst_ip', 'src_port', 'dst_port', 'protocol_num', 'protocol_name', 'state', 'timestamp', 'session_id', 'payload',
+  'sensor', 'orig_packets', 'orig_bytes', 'reply_packets', 'reply_bytes', 'first_seen', 'last_seen', 'duration', 'tcp_state',
+  'history', 'reason', 'community_id',
+]
+
+const lines = (text: string) => text.split('\n').filter((l) => l !== '')
+const parse = (text: string): Ev[] => lines(text).map((l) => JSON.parse(l) as Ev)
+
+/** Exact events in order; session ids are UUIDv7 of the session's first packet, one per session, TCP's sorting first. */
+function assertSessionEvents(t: ExecutionContext, events: Ev[], sensor: string | null): void {
+  for (const e of events) t.deepEqual(Object.keys(e), FIELD_ORDER)
+  t.deepEqual(events.map(({ session_id: _, ...rest }) => rest), expectedEvents(sensor))
+  const ids = events.map((e) => e.session_id as string)
+  for (const id of ids) t.regex(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  const tcpId = ids[0]
+  const udpId = ids[2]
+  t.deepEqual(ids, [tcpId, tcpId, udpId, udpId, tcpId, udpId])
+  t.is(uuid7Millis(tcpId), Math.floor(SESSION_T0 * 1000))
+  t.is(uuid7Millis(udpId), Math.floor(SESSION_T0 * 1000) + 2)
+  t.true(tcpId < udpId)
+}
+
+/** Until the ipc socket file exists: the tool has bound its endpoint. */
+async function bound(tool: Tool, ep: string): Promise<void> {
+  await waitFor(() => existsSync(ep.slice('ipc://'.length)) || tool.child.exitCode !== null, 10000, `bind of ${ep}`)
+  if (tool.child.exitCode !== null) throw new Error(`exited early: ${tool.stderr()}`)
+}
+
+async function stopAndCheck(t: ExecutionContext, tool: Tool): Promise<void> {
+  const code = await tool.stop('SIGTERM')
+  t.is(code, 0, tool.stderr())
+}
+
+test('send - EP < capture into track EP --pull: the exact session events', async (t) => {
+  const ep = ipcEndpoint()
+  const track = startTool('track', [ep, '--pull'])
+  t.teardown(() => track.stop('SIGKILL'))
+  await bound(track, ep)
+  const send = runTool('send', ['-', ep, '--sensor-id', SENSOR], sessionCapture())
+  t.is(send.status, 0, send.stderr)
+  await waitFor(() => lines(track.stdout()).length >= 5, 10000, 'five events')
+  await stopAndCheck(t, track)
+  assertSessionEvents(t, parse(track.stdout()), SENSOR)
+  t.like(counters(track.stderr(), 'pcap-zmq-track'), { packets: 11, sessions: 2, events: 6, notIp: 0, badBatches: 0, live: 0 })
+})
+
+test('recv EP1 FILE --publish EP2, track EP2 (SUB): the same events, and recv still writes the file', async (t) => {
+  const tmp = tempDir()
+  t.teardown(tmp.cleanup)
+  const ep1 = ipcEndpoint()
+  const ep2 = ipcEndpoint()
+  const file = join(tmp.dir, 'out.pcap')
+  const recv = await startRecv([ep1, file, '--publish', ep2])
+  t.teardown(() => recv.stop('SIGKILL'))
+  const track = startTool('track', [ep2])
+  t.teardown(() => track.stop('SIGKILL'))
+  // PUB/SUB slow joiner: send a probe (an ARP frame: counted, no session) until track reports it.
+  const probe = pcapOf([{ t: SESSION_T0 - 1, data: arpFrame() }])
+  let probes = 0
+  await waitFor(async () => {
+    if (track.child.exitCode !== null) throw new Error(`track exited: ${track.stderr()}`)
+    probes += 1
+    runTool('send', ['-', ep1, '--sensor-id', SENSOR], probe)
+    await sleep(150)
+    track.child.kill('SIGUSR1')
+    await sleep(100)
+    return (counters(track.stderr(), 'pcap-zmq-track').packets ?? 0) > 0
+  }, 20000, 'track to receive from recv --publish')
+  const send = runTool('send', ['-', ep1, '--sensor-id', SENSOR], sessionCapture())
+  t.is(send.status, 0, send.stderr)
+  await waitFor(() => lines(track.stdout()).length >= 5, 10000, 'five events')
+  await stopAndCheck(t, track)
+  assertSessionEvents(t, parse(track.stdout()), SENSOR)
+  const c = counters(track.stderr(), 'pcap-zmq-track')
+  t.is(c.notIp, c.packets - 11, 'every packet but the capture was a probe')
+  t.true(c.notIp >= 1 && c.notIp <= probes)
+  await recv.stop('SIGINT')
+  const written = readPackets(file)
+  t.is(written.filter((p) => p.data.readUInt16BE(12) === 0x0800).length, 11)
+})
+
+test('a live NFLOG batch (TLVs in meta, IP packet in data) pushed into track --pull: NEW, REPLIED, EXPIRED', async (t) => {
+  const ep = ipcEndpoint()
+  const track = startTool('track', [ep, '--pull'])
+  t.teardown(() => track.stop('SIGKILL'))
+  await bound(track, ep)
+  const b = createBatchBuilder({ host: 'fw1', sensorId: 'nflog-sensor', source: 'nflog:5', linktype: 239, instance: 42 })
+  const meta = nflogMeta(5, 'dns-in')
+  const query = frame({ src: '10.2.0.9', dst: '10.2.0.1', proto: 'udp', sport: 33333, dport: 53, payload: dnsMessage(7, 'nflog.example', false) })
+  const reply = frame({ src: '10.2.0.1', dst: '10.2.0.9', proto: 'udp', sport: 53, dport: 33333, payload: dnsMessage(7, 'nflog.example', true) })
+  // The IP packet without its Ethernet header, as NFULA_PAYLOAD carries it.
+  b.append(1_700_000_100, 250_000_000, query.length - 14, query, 14, query.length, meta, 0, meta.length)
+  b.append(1_700_000_100, 251_500_000, reply.length - 14, reply, 14, reply.length, meta, 0, meta.length)
+  const push = new Push({ linger: 1000 })
+  push.connect(ep)
+  await push.send(b.finish(false))
+  push.close()
+  await waitFor(() => lines(track.stdout()).length >= 2, 10000, 'two events')
+  await stopAndCheck(t, track)
+  const ev = parse(track.stdout())
+  const common = {
+    src_ip: '10.2.0.9', dst_ip: '10.2.0.1', src_port: 33333, dst_port: 53, protocol_num: 17, protocol_name: 'UDP',
+    payload: { dns: 'nflog.example' }, sensor: 'nflog-sensor', orig_bytes: 59, first_seen: '2023-11-14T22:15:00.250000',
+  }
+  t.is(ev.length, 3)
+  t.like(ev[0], { ...common, state: 'NEW', timestamp: '2023-11-14T22:15:00.250000', orig_packets: 1, reply_packets: 0, history: 'D', reason: null })
+  t.like(ev[1], { ...common, state: 'REPLIED', timestamp: '2023-11-14T22:15:00.251500', reply_packets: 1, reply_bytes: 59, history: 'Dd' })
+  t.like(ev[2], { ...common, state: 'EXPIRED', reason: 'eof', last_seen: '2023-11-14T22:15:00.251500', duration: 0.0015 })
+  t.is(new Set(ev.map((e) => e.session_id)).size, 1)
+  t.like(counters(track.stderr(), 'pcap-zmq-track'), { packets: 2, notIp: 0, decodeErrors: 0, sessions: 1, badBatches: 0 })
+})
+
+test('track --publish: a SUB socket gets exactly the NDJSON lines printed on stdout', async (t) => {
+  const ep = ipcEndpoint()
+  const pubEp = ipcEndpoint()
+  const track = startTool('track', [ep, '--pull', '--publish', pubEp, '--stdout'])
+  t.teardown(() => track.stop('SIGKILL'))
+  await bound(track, ep)
+  await bound(track, pubEp)
+  const sub = new Subscriber()
+  t.teardown(() => { if (!sub.closed) sub.close() })
+  const connected = new Promise<void>((resolve) => sub.events.on('connect', () => resolve()))
+  sub.connect(pubEp)
+  sub.subscribe()
+  await connected
+  // The subscription travels after the connection: give it time to reach the PUB side.
+  await sleep(500)
+  let received = ''
+  let messages = 0
+  const reading = (async () => {
+    for await (const [m] of sub) {
+      messages += 1
+      received += m.toString('utf8')
+    }
+  })().catch(() => {})
+  const send = runTool('send', ['-', ep, '--sensor-id', SENSOR], sessionCapture())
+  t.is(send.status, 0, send.stderr)
+  await waitFor(() => lines(received).length >= 5, 10000, 'five published events')
+  await stopAndCheck(t, track)
+  await waitFor(() => lines(received).length >= 6, 5000, 'the EXPIRED event published at shutdown')
+  sub.close()
+  await reading
+  t.true(received.endsWith('\n'))
+  t.true(messages >= 1 && messages <= 6)
+  t.is(received, track.stdout())
+  assertSessionEvents(t, parse(received), SENSOR)
+})
