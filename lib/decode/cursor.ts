@@ -16,6 +16,8 @@ export interface DecodeCursor {
   l4Length: number
   /** True when the whole upper-layer message is in the buffer and not fragmented: checksums can be checked. */
   complete: boolean
+  /** True when the IP packet is a first fragment or an offload super-packet: never checkable. */
+  partial: boolean
   /** Checksums verified good, bad and skipped as not verifiable, for this packet. */
   ckGood: number
   ckBad: number
@@ -23,11 +25,11 @@ export interface DecodeCursor {
 }
 
 export function createCursor(): DecodeCursor {
-  return { offset: 0, end: 0, type: -1, srcOff: -1, dstOff: -1, l4Length: 0, complete: false, ckGood: 0, ckBad: 0, ckSkipped: 0 }
+  return { offset: 0, end: 0, type: -1, srcOff: -1, dstOff: -1, l4Length: 0, complete: false, partial: false, ckGood: 0, ckBad: 0, ckSkipped: 0 }
 }
 
 export function resetCursor(c: DecodeCursor, end: number): void {
-  c.offset = 0; c.end = end; c.type = -1; c.srcOff = -1; c.dstOff = -1; c.l4Length = 0; c.complete = false
+  c.offset = 0; c.end = end; c.type = -1; c.srcOff = -1; c.dstOff = -1; c.l4Length = 0; c.complete = false; c.partial = false
   c.ckGood = 0; c.ckBad = 0; c.ckSkipped = 0
 }
 

@@ -43,7 +43,8 @@ export function decodeIpv4Summary(data: Buffer, out: PacketSummary, c: DecodeCur
   const frag = (data[off + 6] << 8) | data[off + 7]
   if ((frag & 0x1fff) !== 0) { out.fragment = true; return false }
   const ipEnd = tso ? c.end : off + total
-  c.complete = !tso && ipEnd <= c.end && (frag & 0x2000) === 0
+  c.partial = tso || (frag & 0x2000) !== 0
+  c.complete = !c.partial && ipEnd <= c.end
   if (ipEnd < c.end) c.end = ipEnd // link-layer padding is not part of the datagram
   c.srcOff = off + 12; c.dstOff = off + 16
   c.l4Length = ipEnd - off - ihl
@@ -66,13 +67,12 @@ export function decodeIpv6Summary(data: Buffer, out: PacketSummary, c: DecodeCur
   let ipEnd = off + 40 + plen
   // Payload length 0 with hop-by-hop options is a jumbogram (RFC 2675, also Linux BIG TCP): the
   // length is in the Jumbo Payload option; without one, take what was captured, unverified.
-  let complete = true
   if (plen === 0 && nh === IPPROTO_HOPOPTS) {
     const jumbo = jumboPayloadLength(data, off + 40, c.end)
     if (jumbo >= 0) ipEnd = off + 40 + jumbo
-    else { ipEnd = c.end; complete = false }
+    else { ipEnd = c.end; c.partial = true }
   }
-  c.complete = complete && ipEnd <= c.end
+  c.complete = !c.partial && ipEnd <= c.end
   if (ipEnd < c.end) c.end = ipEnd
   c.srcOff = off + 8; c.dstOff = off + 24
   let p = off + 40
@@ -85,7 +85,7 @@ export function decodeIpv6Summary(data: Buffer, out: PacketSummary, c: DecodeCur
     else if (nh === IPPROTO_FRAGMENT) {
       const fo = (data[p + 2] << 8) | data[p + 3]
       if ((fo & 0xfff8) !== 0) { out.fragment = true; out.protocol = data[p]; return false }
-      if ((fo & 1) !== 0) c.complete = false
+      if ((fo & 1) !== 0) { c.partial = true; c.complete = false }
     }
     nh = data[p]
     p += hlen

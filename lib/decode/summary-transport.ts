@@ -23,6 +23,16 @@ function pseudo(data: Buffer, out: PacketSummary, c: DecodeCursor, proto: number
  */
 function verifyL4(data: Buffer, out: PacketSummary, c: DecodeCursor, off: number, length: number, usePseudo: boolean, covered = length): void {
   if (!c.complete || off + length > c.end) { c.ckSkipped++; return }
+  sumL4(data, out, c, off, length, usePseudo, covered)
+}
+
+/** UDP states its own length: its checksum can be checked whenever the datagram itself was captured. */
+function verifyUdp(data: Buffer, out: PacketSummary, c: DecodeCursor, off: number, ulen: number): void {
+  if (c.partial || off + ulen > c.end) { c.ckSkipped++; return }
+  sumL4(data, out, c, off, ulen, true, ulen)
+}
+
+function sumL4(data: Buffer, out: PacketSummary, c: DecodeCursor, off: number, length: number, usePseudo: boolean, covered: number): void {
   const start = usePseudo ? pseudo(data, out, c, c.type, length) : 0
   countChecksum(c, sumIsValid(onesSum(data, off, off + covered, start)))
 }
@@ -61,7 +71,7 @@ export function decodeTransportSummary(data: Buffer, out: PacketSummary, c: Deco
         if (out.ipVersion === 6) countChecksum(c, false)
         return
       }
-      verifyL4(data, out, c, off, ulen, true)
+      verifyUdp(data, out, c, off, ulen)
       return
     }
     case IPPROTO_ICMP:

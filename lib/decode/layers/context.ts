@@ -24,10 +24,12 @@ export interface PacketContext {
   /** Upper-layer length stated by the IP header, and whether all of it is captured and unfragmented. */
   l4Length: number
   complete: boolean
+  /** A first fragment or an offload super-packet: no transport checksum can be checked. */
+  partial: boolean
 }
 
 export function createContext(data: Buffer): PacketContext {
-  return { pkt: {}, data, ipVersion: 0, srcOff: -1, dstOff: -1, l4Length: 0, complete: false }
+  return { pkt: {}, data, ipVersion: 0, srcOff: -1, dstOff: -1, l4Length: 0, complete: false, partial: false }
 }
 
 /**

@@ -43,7 +43,8 @@ export function decodeIpv4(ctx: PacketContext, off: number, end: number): void {
   const ipEnd = tso ? end : off + total
   ctx.ipVersion = 4; ctx.srcOff = off + 12; ctx.dstOff = off + 16
   ctx.l4Length = ipEnd - off - ihl
-  ctx.complete = !tso && ipEnd <= end && (frag & 0x2000) === 0
+  ctx.partial = tso || (frag & 0x2000) !== 0
+  ctx.complete = !ctx.partial && ipEnd <= end
   dispatchIpProtocol(ctx, proto, off + ihl, Math.min(end, ipEnd))
 }
 

@@ -31,7 +31,8 @@ export function decodeIpv6(ctx: PacketContext, off: number, end: number): void {
   const ipEnd = jumboCandidate ? (jumbo >= 0 ? off + 40 + jumbo : end) : off + 40 + plen
   const e = Math.min(end, ipEnd)
   ctx.ipVersion = 6; ctx.srcOff = off + 8; ctx.dstOff = off + 24
-  ctx.complete = !(jumboCandidate && jumbo < 0) && ipEnd <= end
+  ctx.partial = jumboCandidate && jumbo < 0
+  ctx.complete = !ctx.partial && ipEnd <= end
   const exts: FieldValue[] = []
   let p = off + 40
   let fragmented = false
@@ -48,7 +49,7 @@ export function decodeIpv6(ctx: PacketContext, off: number, end: number): void {
       ext.Fragment_Offset = fo & 0xfff8
       ext.More_Fragments = (fo & 1) === 1
       ext.Identification = data.readUInt32BE(p + 4)
-      if (fo & 1) ctx.complete = false
+      if (fo & 1) { ctx.partial = true; ctx.complete = false }
       if ((fo & 0xfff8) !== 0) fragmented = true
     } else if (nh === P.IPPROTO_AH) {
       ext.SPI = data.readUInt32BE(p + 4)

@@ -7,7 +7,9 @@ import { onesSum, pseudoSumV4, pseudoSumV6, sumIsValid } from '../checksum.js'
  * not all of the message was captured. Only DCCP and UDP-Lite cover less than the whole message.
  */
 export function l4ChecksumValid(ctx: PacketContext, off: number, end: number, length: number, proto: number, pseudo: boolean, covered = length): boolean | null {
-  if (!ctx.complete || off + length > end) return null
+  // UDP passes its own length: checkable whenever the datagram is captured, even if IP claims more.
+  const whole = proto === 17 ? !ctx.partial : ctx.complete
+  if (!whole || off + length > end) return null
   let acc = 0
   if (pseudo) {
     acc = ctx.ipVersion === 4
