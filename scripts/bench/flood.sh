@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Flood benchmark (not a test): NFLOG capture to a pcap file by tcpdump, ulogd2 (PCAP output) and
+# pcap-zmq-send -> pcap-zmq-recv, interleaved, under the same trafgen flood in private namespaces.
+# Reports packets matched by the rule, packets in each pcap, loss and CPU time per packet over the
+# flood, and writes docs/benchmarks-flood.md.
+#
+#   sudo scripts/bench/flood.sh            (after: npx tsc -p tsconfig.json)
+#
+# Settings (environment): FLOOD_COUNT packets per flood (300000), FLOOD_ROUNDS (3), FLOOD_RATES
+# ("100000 max": pps paced by trafgen, "max" = one unpaced generator process, "max2" = one per core),
+# FLOOD_GROUP (5), FLOOD_THRESHOLD (--nflog-threshold, 64), FLOOD_SEND_OPTS (extra pcap-zmq-send
+# flags), FLOOD_TOOLS ("tcpdump ulogd ours"), FLOOD_OUT (docs/benchmarks-flood.md, "-" = print only),
+# FLOOD_PROFILE=DIR (run pcap-zmq-send under node --cpu-prof, profiles into DIR).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=lib-flood.sh
+source "$HERE/lib-flood.sh"
+# shellcheck source=lib-flood-report.sh
+source "$HERE/lib-flood-report.sh"
+
+COUNT=${FLOOD_COUNT:-300000}
+ROUNDS=${FLOOD_ROUNDS:-3}
+RATES=${FLOOD_RATES:-100000 max}
+GROUP=${FLOOD_GROUP:-5}
+THRESHOLD=${FLOOD_THRESHOLD:-64}
+# Every tool gets the kernel's flush timeout of 1 s (tcpdump cannot set it; that is its value).
+SEND_OPTS=${FLOOD_SEND_OPTS:-}
+TOOLS=${FLOOD_TOOLS:-tcpdump ulogd ours}
+OUT=${FLOOD_OUT:-$ROOT/docs/benchmarks-flood.md}
+PROFILE=${FLOOD_PROFILE:-}
+DRAIN_MIN=1.3
+ULOGD_PLUGINS=/usr/lib/x86_64-linux-gnu/ulogd
+CLK_TCK=$(getconf CLK_TCK)
+FLOOD_ID=$$
+
+die() { echo "flood.sh: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "needs root (namespaces, iptables, NFLOG): run it with sudo"
+for t in ip iptables trafgen tcpdump ulogd capinfos node; do
+  command -v "$t" >/dev/null || die "$t not found: run scripts/setup (apt: iproute2 iptables netsniff-ng tcpdump ulogd2 tshark)"
+done
+[ -f "$ROOT/dist/lib/cli/send.js" ] || die "dist/ is missing: run npx tsc -p tsconfig.json first"
+[ -f "$ULOGD_PLUGINS/ulogd_output_PCAP.so" ] || die "ulogd PCAP plugin not found in $ULOGD_PLUGINS"
+
+WORK=$(mktemp -d /tmp/pzp-flood.XXXXXX)
+STARTED=()
+cleanup() {
+  local pid
+  for pid in "${STARTED[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  flood_netns_down
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Each start_* sets CAP_PIDS (capturing processes, CPU summed in this order) and OUT_FILE.
+start_tcpdump() {
+  # -Z root: tcpdump otherwise drops to its own user before opening the output file.
+  ip netns exec "$NS_CAP" tcpdump -i "nflog:$GROUP" -w "$1" -Z root 2>"$WORK/tcpdump.err" &
+  CAP_PIDS=($!); STARTED+=($!)
+  wait_for_text "$WORK/tcpdump.err" "listening on" "$!"
+}
+stop_tcpdump() {
+  stop_pid "${CAP_PIDS[0]}" INT
+  # libpcap's nflog reader counts ENOBUFS errors as "dropped by kernel" (one per overrun, not per packet).
+  EXTRA="enobufs=$(awk '/dropped by kernel/ { print $1 }' "$WORK/tcpdump.err")"
+}
+
+start_ulogd() {
+  local log=$WORK/ulogd.log
+  : > "$log"
+  cat > "$WORK/ulogd.conf" <<EOF
+[global]
+logfile="$log"
+loglevel=3
+plugin="$ULOGD_PLUGINS/ulogd_inppkt_NFLOG.so"
+plugin="$ULOGD_PLUGINS/ulogd_raw2packet_BASE.so"
+plugin="$ULOGD_PLUGINS/ulogd_output_PCAP.so"
+stack=log1:NFLOG,base1:BASE,pcap1:PCAP
+
+[log1]
+group=$GROUP
+netlink_qthreshold=$THRESHOLD
+netlink_qtimeout=100
+
+[pcap1]
+file="$1"
+sync=0
+EOF
+  ip netns exec "$NS_CAP" ulogd -c "$WORK/ulogd.conf" &
+  CAP_PIDS=($!); STARTED+=($!)
+  wait_for_text "$log" "entering main loop" "$!"
+}
+stop_ulogd() {
+  stop_pid "${CAP_PIDS[0]}" TERM
+  # ulogd logs "We are losing events" on each ENOBUFS.
+  EXTRA="enobufs=$(grep -c 'losing events' "$WORK/ulogd.log" || true)"
+}
+
+start_ours() {
+  local ep=ipc://$WORK/recv.ipc prof=()
+  [ -n "$PROFILE" ] && prof=(--cpu-prof --cpu-prof-dir "$PROFILE")
+  ip netns exec "$NS_CAP" node "$ROOT/bin/pcap-zmq-recv.js" --debug "$ep" "$1" 2>"$WORK/recv.err" &
+  local recv=$!; STARTED+=($!)
+  wait_for_text "$WORK/recv.err" "listening on" "$recv"
+  # shellcheck disable=SC2086
+  ip netns exec "$NS_CAP" node "${prof[@]}" "$ROOT/bin/pcap-zmq-send.js" --debug --libnflog-timeout 1 $SEND_OPTS "$GROUP" "$ep" 2>"$WORK/send.err" &
+  local send=$!; STARTED+=($!)
+  wait_for_text "$WORK/send.err" "sending NFLOG" "$send"
+  CAP_PIDS=("$send" "$recv")
+}
+stop_ours() {
+  # Sender first, so the receiver writes every batch that left it.
+  stop_pid "${CAP_PIDS[0]}" INT
+  sleep 0.3
+  stop_pid "${CAP_PIDS[1]}" INT
+  local f
+  f=$(grep 'final counters' "$WORK/send.err" || true)
+  [ -n "$f" ] || { echo "pcap-zmq-send printed no final counters:" >&2; cat "$WORK/send.err" >&2; }
+  EXTRA="enobufs=$(sed -n 's/.* enobufs=\([0-9]*\).*/\1/p' <<<"$f") dropped_queue=$(sed -n 's/.* dropped_queue=\([0-9]*\).*/\1/p' <<<"$f")"
+}
+
+# One tool, one flood. Appends a row to $RESULTS:
+# rate round tool seconds matched in_pcap ticks_main ticks_second extra
+run_one() {
+  local tool=$1 rate=$2 round=$3 out=$WORK/$1.pcap c0=() c1=() secs matched inpcap p
+  rm -f "$out"
+  "start_$tool" "$out"
+  flood_rule_zero
+  for p in "${CAP_PIDS[@]}"; do c0+=("$(cpu_ticks "$p")"); done
+  secs=$(flood_send "$rate")
+  wait_drained "$out"
+  for p in "${CAP_PIDS[@]}"; do c1+=("$(cpu_ticks "$p")"); done
+  matched=$(flood_rule_count)
+  "stop_$tool"
+  inpcap=$(pcap_count "$out")
+  local a=$(( c1[0] - c0[0] )) b=0
+  [ "${#CAP_PIDS[@]}" -gt 1 ] && b=$(( c1[1] - c0[1] ))
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$round" "$tool" "$secs" "$matched" "$inpcap" "$a" "$b" "$EXTRA" >> "$RESULTS"
+  printf '  %-8s rate=%-7s round=%s: %s pkts in %ss, %s in pcap, cpu ticks %s+%s, %s\n' "$tool" "$rate" "$round" "$matched" "$secs" "$inpcap" "$a" "$b" "$EXTRA" >&2
+  rm -f "$out"
+}
+
+RESULTS=$WORK/results.tsv
+: > "$RESULTS"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+T_START=$(date +%s)
+flood_netns_up
+flood_trafgen_config
+
+# The generator's own ceiling, nobody listening on the group (the rule still matches and drops).
+CALIB=""
+for r in max max2; do
+  flood_rule_zero
+  s=$(flood_send "$r")
+  CALIB+="$r $(flood_rule_count) $s"$'\n'
+done
+echo "generator alone: $(awk 'NF == 3 && $3 > 0 { printf "%s %.0f pps; ", $1, $2 / $3 }' <<<"$CALIB")" >&2
+
+read -r -a tools <<<"$TOOLS"
+for rate in $RATES; do
+  for ((round = 1; round <= ROUNDS; round++)); do
+    # Rotate the order each round so no tool always runs first (or right after another).
+    for ((k = 0; k < ${#tools[@]}; k++)); do
+      run_one "${tools[(k + round - 1) % ${#tools[@]}]}" "$rate" "$round"
+    done
+  done
+done
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+ELAPSED=$(( $(date +%s) - T_START ))
+
+REPORT=$WORK/report.md
+flood_report "$RESULTS" > "$REPORT"
+cat "$REPORT"
+if [ "$OUT" != "-" ]; then
+  cp "$REPORT" "$OUT"
+  echo "written to $OUT" >&2
+fi
