@@ -19,6 +19,8 @@ test('decodeSummary allocates nothing per packet (no young-generation growth, no
     [1, ethernet(0x0800, ipv4(1, icmpEcho(8, 1, 1)))],
     [1, tcpV4Frame().subarray(0, 40)], // truncated: the error path too
     [147, udpV4Frame()], // unsupported link type
+    [1, ethernet(0x88e5, Buffer.concat([Buffer.from('20000000004201020304050607080800', 'hex'), ipv4(17, udp(1, 2, Buffer.alloc(4))), Buffer.alloc(16)]))],
+    [1, ethernet(0x8847, Buffer.concat([Buffer.from('00011140', 'hex'), ipv4(17, udp(1, 2, Buffer.alloc(4)))]))],
   ]
   const s = createSummary()
   const run = (n: number): void => {

@@ -20,9 +20,6 @@ const LINKTYPES = new Set([0, 1, 12, 14, 101, 108, 113, 228, 229, 239, 276])
 const KNOWN_DIFFERENCES: Record<string, string> = {
   'LINKTYPE_IPV4_invalid.pcap': 'IPv6 inside LINKTYPE_IPV4: we trust the link type, tcpdump the version nibble',
   'LINKTYPE_IPV6_invalid.pcap': 'IPv4 inside LINKTYPE_IPV6: same',
-  'macsec-integonly.pcap': 'IP inside 802.1AE MACsec, which is not decoded',
-  'macsec-short-longer.pcap': 'same',
-  'macsec-short-valid.pcap': 'same',
 }
 
 /** Checksum complaints of tcpdump -vv and the IP protocol they are about (0: the IPv4 header). */

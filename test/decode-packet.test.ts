@@ -8,7 +8,7 @@ import {
 const layer = (p: DecodedPacket, k: string): LayerObject => p[k] as LayerObject
 
 /** Every protocol key and attribute a packet carries must be in the documented registry. */
-export function assertRegistered(t: { true: (v: boolean, m?: string) => void }, p: DecodedPacket): void {
+function assertRegistered(t: { true: (v: boolean, m?: string) => void }, p: DecodedPacket): void {
   for (const [k, v] of Object.entries(p)) {
     if (k === 'error') continue
     const known = fieldsOf(k)
@@ -196,4 +196,17 @@ test('MPLS and PPPoE layers', (t) => {
   t.deepEqual(p.PPPoE, { Version: 1, Type: 1, Code: 0, Session_ID: 42, Length: ip.length + 2, PPP_Protocol: 0x21 })
   t.like(layer(p, 'UDP'), { Destination_Port: 2, Checksum_Valid: true, Payload_Length: 1 })
   for (const x of [m, p]) assertRegistered(t, x)
+})
+
+test('MACsec layer', (t) => {
+  const ip = fixL4Checksum(ipv4(17, udp(1, 2, Buffer.from('x'))), 0, 20, 17, 6)
+  const tag = Buffer.from('2000000000420102030405060708', 'hex')
+  const p = decodePacket(1, ethernet(0x88e5, Buffer.concat([tag, Buffer.from('0800', 'hex'), ip, Buffer.alloc(16)])))
+  t.deepEqual(p.MACsec, { Association_Number: 0, Encrypted: false, Changed: false, End_Station: false, Short_Length: 0, Packet_Number: 0x42, SCI: '0102030405060708' })
+  t.like(layer(p, 'UDP'), { Source_Port: 1, Checksum_Valid: true })
+  const enc = decodePacket(1, ethernet(0x88e5, Buffer.concat([Buffer.from('2c00000000420102030405060708', 'hex'), Buffer.alloc(60)])))
+  t.like(layer(enc, 'MACsec'), { Encrypted: true, Changed: true })
+  t.is(enc.error, undefined)
+  t.is(enc.IPv4, undefined)
+  assertRegistered(t, p)
 })

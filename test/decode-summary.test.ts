@@ -306,3 +306,23 @@ test('segmentation offload (IPv4 total length 0) and IPv6 jumbograms', (t) => {
   jumbo.writeUInt32BE(0, 40 + 2) // no Jumbo Payload option: captured length, not verifiable
   t.like(decode(229, jumbo), { protocol: 58, srcPort: 9, checksum: 0 })
 })
+
+/** An integrity-only MACsec frame: SecTAG (with SCI when `sci`), protected EtherType + payload, ICV. */
+function macsecFrame(payload: Buffer, opts: { sci?: boolean; short?: boolean; tci?: number } = {}): Buffer {
+  const tag = Buffer.alloc(opts.sci ? 14 : 6)
+  tag[0] = (opts.tci ?? 0) | (opts.sci ? 0x20 : 0)
+  if (opts.short) tag[1] = payload.length + 2
+  tag.writeUInt32BE(66, 2)
+  const inner = Buffer.concat([Buffer.from('0800', 'hex'), payload])
+  return ethernet(0x88e5, Buffer.concat([tag, inner, Buffer.alloc(16, 0xee)]))
+}
+
+test('MACsec: integrity-only frames decode through the SecTAG; encrypted ones stop without error', (t) => {
+  t.like(decode(1, macsecFrame(raw4(), { sci: true })), { ipVersion: 4, srcPort: 53, checksum: 1, error: '' })
+  t.like(decode(1, macsecFrame(raw4(), { short: true })), { ipVersion: 4, srcPort: 53, checksum: 1, error: '' })
+  // Short length bounds the data: bytes after the ICV (padding) are not part of the packet.
+  t.like(decode(1, Buffer.concat([macsecFrame(raw4(), { short: true }), Buffer.alloc(9)])), { checksum: 1, error: '' })
+  t.like(decode(1, macsecFrame(raw4(), { tci: 0x0c })), { ipVersion: 0, error: '' })
+  t.is(decode(1, macsecFrame(raw4(), { short: true }).subarray(0, 50)).error, 'macsec: truncated secure data')
+  t.is(decode(1, macsecFrame(raw4()).subarray(0, 18)).error, 'macsec: truncated SecTAG')
+})

@@ -14,6 +14,7 @@ export const PACKET_FIELDS: Readonly<Record<string, readonly string[]>> = {
   Null: ['Address_Family'],
   Loop: ['Address_Family'],
   NFLOG: ['Address_Family', 'Version', 'Resource_ID', 'Prefix', 'Mark', 'Input_Interface', 'Output_Interface', 'UID', 'GID'],
+  MACsec: ['Association_Number', 'Encrypted', 'Changed', 'End_Station', 'Short_Length', 'Packet_Number', 'SCI'],
   MPLS: ['Labels'],
   PPPoE: ['Version', 'Type', 'Code', 'Session_ID', 'Length', 'PPP_Protocol'],
   LLC: ['DSAP', 'DSAP_Name', 'SSAP', 'Command_Response', 'Control'],

@@ -12,6 +12,7 @@ export const ETHERTYPE_MPLS_MULTICAST = 0x8848
 export const ETHERTYPE_PPPOE_SESSION = 0x8864
 export const ETHERTYPE_QINQ = 0x88a8
 export const ETHERTYPE_LLDP = 0x88cc
+export const ETHERTYPE_MACSEC = 0x88e5
 /** Pre-standard QinQ outer tag still emitted by some switches. */
 export const ETHERTYPE_QINQ_OLD = 0x9100
 /** Values up to 1500 are an 802.3 length, not an EtherType: an 802.2 LLC header follows. */
@@ -36,7 +37,7 @@ export const etherTypes = constantTable([
   [ETHERTYPE_QINQ, 'IEEE_802_1ad'],
   [0x88a2, 'AoE'],
   [ETHERTYPE_LLDP, 'LLDP'],
-  [0x88e5, 'MACsec'],
+  [ETHERTYPE_MACSEC, 'MACsec'],
   [0x88f7, 'PTP'],
   [0x8902, 'CFM'],
   [ETHERTYPE_QINQ_OLD, 'QinQ_9100'],

@@ -10,7 +10,7 @@ import { decodeUdp } from './udp.js'
 import { decodeIcmp, decodeIcmpv6 } from './icmp.js'
 import { decodeIgmp } from './igmp.js'
 import { decodeDccp, decodeSctp, decodeUdpLite } from './other-transports.js'
-import { decodeMpls, decodePppoeSession } from './shims.js'
+import { decodeMacsec, decodeMpls, decodePppoeSession } from './shims.js'
 import * as E from '../constants/ethertypes.js'
 import * as P from '../constants/ip-protocols.js'
 
@@ -23,6 +23,7 @@ export function dispatchEtherType(ctx: PacketContext, type: number, off: number,
     case E.ETHERTYPE_CDP_DTP: return decodeCdp(ctx, off, end)
     case E.ETHERTYPE_MPLS: case E.ETHERTYPE_MPLS_MULTICAST: return decodeMpls(ctx, off, end)
     case E.ETHERTYPE_PPPOE_SESSION: return decodePppoeSession(ctx, off, end)
+    case E.ETHERTYPE_MACSEC: return decodeMacsec(ctx, off, end)
     default: return
   }
 }

@@ -1,8 +1,27 @@
-/** Headers between the link and IP: MPLS label stacks (RFC 3032) and PPPoE sessions (RFC 2516). */
+/** Headers between the link and IP: MACsec (IEEE 802.1AE), MPLS label stacks (RFC 3032) and PPPoE sessions (RFC 2516). */
 import { addLayer, stop, type FieldValue, type PacketContext } from './context.js'
+import { hexString } from './format.js'
 import { dispatchEtherType } from './dispatch.js'
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../constants/ethertypes.js'
-import { MAX_MPLS_LABELS, PPP_IPV4, PPP_IPV6 } from '../summary-link.js'
+import { macsecData, MAX_MPLS_LABELS, PPP_IPV4, PPP_IPV6 } from '../summary-link.js'
+
+export function decodeMacsec(ctx: PacketContext, off: number, end: number): void {
+  const { data } = ctx
+  if (off + 6 > end) return stop(ctx, 'MACsec', 'truncated SecTAG', off)
+  const tci = data[off]
+  const sc = (tci & 0x20) !== 0
+  addLayer(ctx, 'MACsec', {
+    Association_Number: tci & 3, Encrypted: (tci & 0x08) !== 0, Changed: (tci & 0x04) !== 0, End_Station: (tci & 0x40) !== 0,
+    Short_Length: data[off + 1] & 0x3f, Packet_Number: data.readUInt32BE(off + 2),
+    SCI: sc && off + 14 <= end ? hexString(data, off + 6, off + 14) : null,
+  })
+  const bounds = { start: 0, end: 0, error: '' }
+  if (!macsecData(data, off, end, bounds)) {
+    if (bounds.error !== '') stop(ctx, 'MACsec', bounds.error, off)
+    return
+  }
+  dispatchEtherType(ctx, data.readUInt16BE(bounds.start), bounds.start + 2, bounds.end)
+}
 
 export function decodeMpls(ctx: PacketContext, off: number, end: number): void {
   const { data } = ctx
