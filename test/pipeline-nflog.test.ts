@@ -43,7 +43,7 @@ function startSend(ns: Netns, group: number, ep: string, extra: string[] = []): 
 }
 
 async function sendReady(s: Tool): Promise<void> {
-  await waitFor(() => s.stderr().includes('sending NFLOG') || s.child.exitCode !== null, 10000, 'pcap-zmq-send to start')
+  await waitFor(() => s.stderr().includes('sending NFLOG') || s.child.exitCode !== null, 30000, 'pcap-zmq-send to start')
   if (s.child.exitCode !== null) throw new Error(`pcap-zmq-send exited: ${s.stderr()}`)
 }
 
@@ -66,7 +66,7 @@ rootTest('NFLOG -> send -> recv -> FIFO -> tcpdump: the same bytes tcpdump -i nf
   await sendReady(send)
   await sleep(700) // tcpdump's nflog socket
   await traffic(ns, 200, 'fifo')
-  await waitFor(() => /packets_written=200/.test((recv.child.kill('SIGUSR1'), recv.stderr())), 10000, '200 packets written')
+  await waitFor(() => /packets_written=200/.test((recv.child.kill('SIGUSR1'), recv.stderr())), 30000, '200 packets written')
   await send.stop('SIGINT')
   refCap.kill('SIGINT')
   await recv.stop('SIGINT')
@@ -99,7 +99,7 @@ rootTest('two senders in two namespaces into one receiver: pcapng keeps them apa
   await sendReady(sa)
   await sendReady(sb)
   await Promise.all([traffic(a, 60, 'east'), traffic(b, 40, 'west')])
-  await waitFor(() => /packets_written=100/.test((recv.child.kill('SIGUSR1'), recv.stderr())), 10000, '100 packets')
+  await waitFor(() => /packets_written=100/.test((recv.child.kill('SIGUSR1'), recv.stderr())), 30000, '100 packets')
   await Promise.all([sa.stop('SIGINT'), sb.stop('SIGINT')])
   await recv.stop('SIGINT')
   const pkts = readPackets(out)
@@ -129,7 +129,7 @@ rootTest('receiver killed and restarted mid-stream: the sender keeps capturing, 
   const send = startSend(ns, g, ep, ['--zmq-buffer', '2'])
   await sendReady(send)
   await traffic(ns, 50, 'before')
-  await waitFor(() => /packets_written=50/.test((recv.child.kill('SIGUSR1'), recv.stderr())), 10000, 'first 50')
+  await waitFor(() => /packets_written=50/.test((recv.child.kill('SIGUSR1'), recv.stderr())), 30000, 'first 50')
   await recv.stop('SIGKILL')
   // While nobody listens: ZMQ keeps --zmq-buffer batches, the rest is dropped and counted.
   await traffic(ns, 300, 'down', 5)

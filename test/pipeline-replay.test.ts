@@ -22,8 +22,10 @@ async function replay(files: string[], recvArgs: string[], sendArgs: string[] = 
   const ep = ipcEndpoint()
   const out = join(dir, 'out.pcap')
   const recv = await startRecv([ep, out, ...recvArgs])
-  const sends = files.map((f) => runTool('send', ['-', ep, ...sendArgs], readFileSync(f)))
-  await sleep(300)
+  const sends = files.map((f) => runTool('send', ['-', ep, ...sendArgs], readFileSync(f), 60000))
+  // Stop only once the receiver has taken everything the senders say they sent.
+  const sent = sends.reduce((n, s) => n + (counters(s.stderr).packets_sent ?? 0), 0)
+  await waitFor(() => (recv.child.kill('SIGUSR1'), counters(recv.stderr(), 'counters').packets_in === sent), 30000, `${sent} packets at the receiver`)
   await recv.stop('SIGINT')
   return { out, recv, sends, cleanup, packets: readPackets(out) }
 }
@@ -116,7 +118,7 @@ test('garbage on the receiver socket is counted per kind and skipped; good batch
   ]
   for (const f of frames) await push.send(f)
   await push.send([goodMsg(), goodMsg()]) // multipart: not ours
-  await sleep(500)
+  await waitFor(() => (recv.child.kill('SIGUSR1'), counters(recv.stderr(), 'counters').bad_frames === 7), 30000, '7 bad frames counted')
   push.close()
   await recv.stop('SIGINT')
   const c = counters(recv.stderr())
@@ -159,7 +161,7 @@ test('the buffer interface returns the latest traffic as a capture', async (t) =
   const bif = ipcEndpoint()
   const recv = await startRecv([ep, join(dir, 'out.pcap'), '--buffer-interface', bif, '--buffer-window', '1'])
   for (const f of ['babel_rtt.pcap', 'ipv6_mobility_1.pcap']) runTool('send', ['-', ep], readFileSync(fixture(f)))
-  await waitFor(() => /packets_in=25/.test((recv.child.kill('SIGUSR1'), recv.stderr())), 5000, 'packets to arrive')
+  await waitFor(() => /packets_in=25/.test((recv.child.kill('SIGUSR1'), recv.stderr())), 30000, 'packets to arrive')
   const q = runTool('query', [bif])
   t.is(q.status, 0, q.stderr)
   const pkts = readPackets(q.stdout)

@@ -22,7 +22,7 @@ export function counters(stderr: string, prefix = 'final counters'): Record<stri
 /** Starts pcap-zmq-recv and waits until it is bound (its debug line). */
 export async function startRecv(args: string[], netns?: string): Promise<Tool> {
   const t = startTool('recv', [...args, '--debug'], { netns })
-  await waitFor(() => t.stderr().includes('listening on') || t.child.exitCode !== null, 10000, 'pcap-zmq-recv to bind')
+  await waitFor(() => t.stderr().includes('listening on') || t.child.exitCode !== null, 30000, 'pcap-zmq-recv to bind')
   if (t.child.exitCode !== null) throw new Error(`pcap-zmq-recv exited: ${t.stderr()}`)
   return t
 }
