@@ -39,6 +39,8 @@ export interface OutputEncoder {
   /** What a new reader or file must get first; undefined while the link type is not known yet. */
   preamble(): Buffer | undefined
   encode(batch: Batch): EncodeResult
+  /** The pcap stream's link type once chosen (undefined for pcapng or before the first packet). */
+  readonly linktype: number | undefined
 }
 
 const EMPTY = Buffer.alloc(0)
@@ -58,6 +60,7 @@ export function createEncoder(opts: EncoderOptions): OutputEncoder {
   }
 
   return {
+    get linktype() { return opts.format === 'pcap' ? pcapLinktype : undefined },
     preamble() {
       if (opts.format === 'pcapng') return Buffer.concat([shb, ...idbs])
       return pcapLinktype === undefined ? undefined : pcapHeader(pcapLinktype)

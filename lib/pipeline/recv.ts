@@ -162,7 +162,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
       s.wire_bytes += info.wireBytes
       if (res.skipped) {
         c.skipped_linktype += res.skipped
-        warnOnce(`lt\0${who}\0${res.skippedLinktype}`, `packets with link type ${linktypeName(res.skippedLinktype)} from ${who} skipped: they cannot be written into this ${opts.format} stream of link type ${linktypeName(opts.linktype ?? -1)}; use --format pcapng to keep every link type`)
+        warnOnce(`lt\0${who}\0${res.skippedLinktype}`, `packets with link type ${linktypeName(res.skippedLinktype)} from ${who} skipped: they cannot be written into this ${opts.format} stream of link type ${linktypeName(encoder.linktype ?? -1)}; use --format pcapng to keep every link type`)
       }
       if (pub) {
         try { await pub.send(msg); c.published += 1 } catch { /* PUB drops at its HWM by design */ }
