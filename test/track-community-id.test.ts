@@ -2,6 +2,8 @@ import test from 'ava'
 import { createHash } from 'node:crypto'
 import { communityId } from '../lib/track/community-id.js'
 import { parseIp } from '../lib/filter/cidr.js'
+import { sha1Short } from '../lib/track/sha1.js'
+import { formatTimestamp } from '../lib/track/timestamp.js'
 
 function cid(proto: number, s: string, d: string, sp: number, dp: number, icmpType = 0, icmpCode = 0) {
   const src = parseIp(s)!
@@ -37,4 +39,25 @@ test('protocols without ports hash addresses and protocol only', (t) => {
   const v = cid(46, '10.1.12.1', '10.1.12.2', 0, 0)
   t.is(v, byHand([Buffer.from([0, 0, 10, 1, 12, 1, 10, 1, 12, 2, 46, 0])]))
   t.is(v, '1:KHlLkgoJW7ifUTyTSgyVfkFHzKw=')
+})
+
+test('sha1Short equals node:crypto SHA-1 for every single-block length, and refuses longer input', (t) => {
+  const msg = Buffer.alloc(56)
+  const out = Buffer.alloc(24)
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i < msg.length; i++) msg[i] = (i * 131 + round * 57 + 7) & 0xff
+    for (let len = 0; len <= 55; len++) {
+      sha1Short(msg, len, out, 2)
+      t.is(out.toString('hex', 2, 22), createHash('sha1').update(msg.subarray(0, len)).digest('hex'), `length ${len}`)
+    }
+  }
+  t.throws(() => sha1Short(msg, 56, out, 0), { instanceOf: RangeError })
+})
+
+test('formatTimestamp: microseconds, day and second boundaries, against Date', (t) => {
+  const cases = [0, 1, 999_999, 1_000_000, 86_399_999_999, 86_400_000_000, 1_700_000_000_100_001, 1_700_000_001_000_000, 1_700_000_000_999_999, 4_102_444_799_999_999]
+  for (const us of [...cases, ...cases.slice().reverse()]) {
+    const iso = new Date(Math.floor(us / 1000)).toISOString().slice(0, 19)
+    t.is(formatTimestamp(us), `${iso}.${String(us % 1_000_000).padStart(6, '0')}`, String(us))
+  }
 })

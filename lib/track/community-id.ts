@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { sha1Short } from './sha1.js'
 
 /**
  * Community ID flow hash, version 1 (the spec shared by Zeek, Suricata and Packetbeat):
@@ -63,19 +63,31 @@ export function communityId(t: FlowTuple, seed = 0): string {
   }
   const c = compareAddr(t.src, t.srcOffset, t.dst, t.dstOffset, alen)
   const keep = oneWay || c < 0 || (c === 0 && sp < dp)
-  const buf = Buffer.alloc(2 + 2 * alen + 2 + 4)
-  buf.writeUInt16BE(seed & 0xffff, 0)
+  // Scratch buffers: an event's id costs one string, nothing else.
+  const buf = scratch
+  buf[0] = (seed >>> 8) & 0xff
+  buf[1] = seed & 0xff
   let o = 2
-  const [a, ao, b, bo] = keep ? [t.src, t.srcOffset, t.dst, t.dstOffset] : [t.dst, t.dstOffset, t.src, t.srcOffset]
+  const a = keep ? t.src : t.dst
+  const ao = keep ? t.srcOffset : t.dstOffset
+  const b = keep ? t.dst : t.src
+  const bo = keep ? t.dstOffset : t.srcOffset
   for (let i = 0; i < alen; i++) buf[o++] = a[ao + i]
   for (let i = 0; i < alen; i++) buf[o++] = b[bo + i]
   buf[o++] = t.proto
   buf[o++] = 0
-  let len = o
   if (hasPorts(t.proto)) {
-    buf.writeUInt16BE(keep ? sp : dp, o)
-    buf.writeUInt16BE(keep ? dp : sp, o + 2)
-    len = o + 4
+    const p1 = keep ? sp : dp
+    const p2 = keep ? dp : sp
+    buf[o++] = (p1 >>> 8) & 0xff
+    buf[o++] = p1 & 0xff
+    buf[o++] = (p2 >>> 8) & 0xff
+    buf[o++] = p2 & 0xff
   }
-  return '1:' + createHash('sha1').update(buf.subarray(0, len)).digest('base64')
+  sha1Short(buf, o, digest, 0)
+  return '1:' + digest.toString('base64', 0, 20)
 }
+
+/** seed, two IPv6 addresses, proto, pad, two ports: 40 bytes at most. */
+const scratch = Buffer.alloc(2 + 2 * 16 + 2 + 4)
+const digest = Buffer.alloc(20)

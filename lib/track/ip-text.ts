@@ -2,8 +2,11 @@
  * Text forms of addresses kept as big-endian 32-bit words (the flow key's layout): dotted quad
  * for IPv4, RFC 5952 (lowercase, longest zero run compressed) for IPv6.
  */
+const OCTET: string[] = []
+for (let i = 0; i < 256; i++) OCTET.push(String(i))
+
 export function ipv4Text(w: number): string {
-  return `${w >>> 24}.${(w >>> 16) & 0xff}.${(w >>> 8) & 0xff}.${w & 0xff}`
+  return OCTET[w >>> 24] + '.' + OCTET[(w >>> 16) & 0xff] + '.' + OCTET[(w >>> 8) & 0xff] + '.' + OCTET[w & 0xff]
 }
 
 export function ipv6Text(words: Uint32Array, o: number): string {

@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs'
 import { Publisher, Pull, Subscriber } from 'zeromq'
 import type { TrackConfig } from '../filter/config.js'
 import { createCaptureReader } from '../pcap/reader.js'
@@ -64,8 +65,10 @@ export async function runTrack(o: TrackOptions): Promise<number> {
   let wallAtLastPkt = 0
   let seen = 0
   let seenAtTick = -1
+  // A capture file on stdin (`< file.pcap`) is a replay: only packet time may move the clock there.
+  const replay = o.source === '-' && isRegularFile(o.input ?? process.stdin)
   const idle = setInterval(() => {
-    if (seen === seenAtTick && lastPkt > 0 && !out.congested) {
+    if (!replay && seen === seenAtTick && lastPkt > 0 && !out.congested) {
       tracker.advance(lastPkt + (Date.now() * 1000 - wallAtLastPkt))
       out.flush()
     }
@@ -145,4 +148,15 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     report()
   }
   return 0
+}
+
+/** Whether a stream reads a regular file (its fd says so), as opposed to a pipe, FIFO or socket. */
+function isRegularFile(input: NodeJS.ReadableStream): boolean {
+  const fd = (input as { fd?: unknown }).fd
+  if (typeof fd !== 'number') return false
+  try {
+    return fstatSync(fd).isFile()
+  } catch {
+    return false
+  }
 }

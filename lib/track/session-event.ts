@@ -1,9 +1,12 @@
-import { communityId } from './community-id.js'
+import { communityId, type FlowTuple } from './community-id.js'
 import { ipv4Text, ipv6Text, wordsToBytes } from './ip-text.js'
 import { protocolName } from './protocols.js'
 import { F_ORIG_B, HISTORY_LEN, KEY_WORDS, type SessionStore } from './session-store.js'
 import { TCP_STATE_NAMES } from './tcp-states.js'
+import { formatTimestamp } from './timestamp.js'
 import { formatUuid } from './uuid7.js'
+
+export { formatTimestamp }
 
 export type EventState = 'NEW' | 'ESTABLISHED' | 'REPLIED' | 'CLOSE' | 'ABORT' | 'EXPIRED'
 export type EndReason = null | 'fin' | 'rst' | 'idle' | 'evicted' | 'eof'
@@ -37,15 +40,11 @@ export interface SessionEvent {
 /** History letter codes 1..8 (originator, uppercase), 9..16 (responder), 17 the flip mark. */
 export const HISTORY_LETTERS = ' SHADFRCQshadfrcq^'
 
-/** PokieStream's timestamp text: UTC "%Y-%m-%dT%H:%M:%S.%f", microseconds, no zone suffix. */
-export function formatTimestamp(us: number): string {
-  const ms = Math.floor(us / 1000)
-  const iso = new Date(ms).toISOString()
-  const frac = us - Math.floor(us / 1e6) * 1e6
-  return `${iso.slice(0, 19)}.${String(Math.floor(frac)).padStart(6, '0')}`
-}
-
 const addrScratch = new Uint8Array(32)
+/** Reused for every event's Community ID (originator's addresses copied into addrScratch). */
+const tuple: FlowTuple = {
+  ipVersion: 4, proto: 0, src: addrScratch, srcOffset: 0, dst: addrScratch, dstOffset: 16, srcPort: 0, dstPort: 0, icmpType: 0, icmpCode: 0,
+}
 
 export function buildEvent(
   s: SessionStore, row: number, state: EventState, atUs: number, reason: EndReason, sensors: (string | null)[],
@@ -64,15 +63,18 @@ export function buildEvent(
   const isPortProto = kind === 0 && (proto === 6 || proto === 17 || proto === 132 || proto === 136 || proto === 33)
   const srcPort = isPortProto ? (origB ? portB : portA) : null
   const dstPort = isPortProto ? (origB ? portA : portB) : null
-  const text = (at: number) => (v6 ? ipv6Text(s.keys, at) : ipv4Text(s.keys[at]))
   const n = v6 ? 4 : 1
   wordsToBytes(s.keys, so, n, addrScratch, 0)
   wordsToBytes(s.keys, dO, n, addrScratch, 16)
   const icmp = s.icmp[row]
-  const cid = communityId({
-    ipVersion: v6 ? 6 : 4, proto, src: addrScratch, srcOffset: 0, dst: addrScratch, dstOffset: 16,
-    srcPort: srcPort ?? 0, dstPort: dstPort ?? 0, icmpType: icmp >>> 8, icmpCode: icmp & 0xff,
-  })
+  const t = tuple
+  t.ipVersion = v6 ? 6 : 4
+  t.proto = proto
+  t.srcPort = srcPort ?? 0
+  t.dstPort = dstPort ?? 0
+  t.icmpType = icmp >>> 8
+  t.icmpCode = icmp & 0xff
+  const cid = communityId(t)
   let history = ''
   for (let i = row * HISTORY_LEN, end = i + HISTORY_LEN; i < end && s.history[i] !== 0; i++) {
     history += HISTORY_LETTERS[s.history[i]]
@@ -88,8 +90,8 @@ export function buildEvent(
   const first = s.firstUs[row]
   const last = s.lastUs[row]
   return {
-    src_ip: text(so),
-    dst_ip: text(dO),
+    src_ip: v6 ? ipv6Text(s.keys, so) : ipv4Text(s.keys[so]),
+    dst_ip: v6 ? ipv6Text(s.keys, dO) : ipv4Text(s.keys[dO]),
     src_port: srcPort,
     dst_port: dstPort,
     protocol_num: proto,

@@ -110,7 +110,9 @@ export class SessionStore {
     this.packets[2 * row + 1] = 0
     this.bytes[2 * row] = 0
     this.bytes[2 * row + 1] = 0
-    this.history.fill(0, row * HISTORY_LEN, (row + 1) * HISTORY_LEN)
+    // A dozen stores beat a call into TypedArray.prototype.fill for so short a range.
+    const h = this.history
+    for (let i = row * HISTORY_LEN, end = i + HISTORY_LEN; i < end; i++) h[i] = 0
     this.historySeen[row] = 0
     this.icmp[row] = 0
     this.sensor[row] = 0

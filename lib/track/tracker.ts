@@ -168,24 +168,36 @@ export class Tracker {
   /** Fill the index scratch key in (address, port)-ordered form; returns whether src is endpoint A. */
   private fillKey(s: PacketSummary, proto: number, kind: number, sp: number, dp: number): boolean {
     const k = this.index.scratch
-    const v6 = s.ipVersion === 6
     const a = s.src
     const b = s.dst
-    let cmp = 0
-    const n = v6 ? 4 : 1
-    for (let i = 0; i < n && cmp === 0; i++) {
-      const x = a.readUInt32BE(4 * i)
-      const y = b.readUInt32BE(4 * i)
-      cmp = x < y ? -1 : x > y ? 1 : 0
-    }
-    if (cmp === 0) cmp = sp - dp
-    const srcIsA = cmp <= 0
-    const first = srcIsA ? a : b
-    const second = srcIsA ? b : a
     k[0] = proto | (s.ipVersion << 8) | (kind << 16)
-    for (let i = 0; i < 4; i++) {
-      k[1 + i] = i < n ? first.readUInt32BE(4 * i) : 0
-      k[5 + i] = i < n ? second.readUInt32BE(4 * i) : 0
+    let srcIsA: boolean
+    if (s.ipVersion !== 6) {
+      // Big-endian words straight from the bytes: the unsigned compare orders addresses as bytes do.
+      const x = ((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]) >>> 0
+      const y = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0
+      srcIsA = x < y || (x === y && sp <= dp)
+      k[1] = srcIsA ? x : y
+      k[5] = srcIsA ? y : x
+      k[2] = 0; k[3] = 0; k[4] = 0
+      k[6] = 0; k[7] = 0; k[8] = 0
+    } else {
+      let cmp = 0
+      for (let i = 0; i < 16; i += 4) {
+        const x = ((a[i] << 24) | (a[i + 1] << 16) | (a[i + 2] << 8) | a[i + 3]) >>> 0
+        const y = ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0
+        k[1 + (i >> 2)] = x
+        k[5 + (i >> 2)] = y
+        if (cmp === 0) cmp = x < y ? -1 : x > y ? 1 : 0
+      }
+      srcIsA = cmp < 0 || (cmp === 0 && sp <= dp)
+      if (!srcIsA) {
+        for (let i = 1; i < 5; i++) {
+          const t = k[i]
+          k[i] = k[i + 4]
+          k[i + 4] = t
+        }
+      }
     }
     k[9] = srcIsA ? ((sp << 16) | dp) >>> 0 : ((dp << 16) | sp) >>> 0
     return srcIsA

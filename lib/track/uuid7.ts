@@ -52,17 +52,24 @@ export class Uuid7Source {
   }
 }
 
-const HEX: string[] = []
-for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'))
+/** ASCII hex digit pairs by byte value. */
+const HEX = new Uint8Array(512)
+for (let i = 0; i < 256; i++) {
+  HEX[2 * i] = '0123456789abcdef'.charCodeAt(i >> 4)
+  HEX[2 * i + 1] = '0123456789abcdef'.charCodeAt(i & 15)
+}
+const text = Buffer.alloc(36)
 
-/** The canonical 8-4-4-4-12 text form of 16 id bytes. */
+/** The canonical 8-4-4-4-12 text form of 16 id bytes (one flat string, built in a scratch buffer). */
 export function formatUuid(b: Uint8Array, o: number): string {
-  let s = ''
+  let p = 0
   for (let i = 0; i < 16; i++) {
-    if (i === 4 || i === 6 || i === 8 || i === 10) s += '-'
-    s += HEX[b[o + i]]
+    if (i === 4 || i === 6 || i === 8 || i === 10) text[p++] = 0x2d
+    const v = b[o + i]
+    text[p++] = HEX[2 * v]
+    text[p++] = HEX[2 * v + 1]
   }
-  return s
+  return text.toString('latin1', 0, 36)
 }
 
 /** Unix milliseconds stored in a UUIDv7 string (for tests and tooling). */

@@ -12,10 +12,15 @@ import { createSummary } from '../../lib/decode/summary.js'
 import { createCaptureReader } from '../../lib/pcap/reader.js'
 import { Tracker } from '../../lib/track/tracker.js'
 
-const PACKETS = Number(process.argv[2] ?? 2_000_000)
+const args = process.argv.slice(2)
+/** --ours: only our decode + track run (for profiling with --cpu-prof); no anchors, no docs written. */
+const OURS_ONLY = args.includes('--ours')
+const PACKETS = Number(args.find((a) => !a.startsWith('--')) ?? 2_000_000)
+/** --write=FILE: only generate the capture into FILE (to profile or compare other tools on it). */
+const WRITE = args.find((a) => a.startsWith('--write='))?.slice(8)
 const FLOWS = 100_000
 const dir = mkdtempSync(join(tmpdir(), 'pzp-bench-'))
-const file = join(dir, 'flows.pcap')
+const file = WRITE ?? join(dir, 'flows.pcap')
 
 /** Many concurrent TCP flows, interleaved: SYN, SYN-ACK, ACK, then data both ways, then FINs. */
 function generate(): void {
@@ -97,6 +102,18 @@ function memoryPerSession(n: number): { bytes: number; rss: number; columns: num
   return { bytes: used / n, rss: (after.rss - before.rss) / n, columns: (tracker.store.columnBytes() + tracker.index.tableBytes()) / n }
 }
 
+if (WRITE) {
+  generate()
+  rmSync(dir, { recursive: true, force: true })
+  process.exit(0)
+}
+if (OURS_ONLY) {
+  generate()
+  const r = ours()
+  rmSync(dir, { recursive: true, force: true })
+  process.stdout.write(`${r.packets} packets in ${r.seconds.toFixed(3)} s: ${Math.round(r.packets / r.seconds).toLocaleString('en-US')} packets/s, ${r.events} events\n`)
+  process.exit(0)
+}
 const mem = memoryPerSession(1_000_000)
 generate()
 const size = readFileSync(file).length
