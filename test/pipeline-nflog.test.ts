@@ -55,14 +55,15 @@ rootTest('NFLOG -> send -> recv -> FIFO -> tcpdump: the same bytes tcpdump -i nf
   t.teardown(() => { ns.remove(); cleanup() })
   const fifo = join(dir, 'snort.pcap')
   ns.exec('mkfifo', [fifo])
-  const ep = ipcEndpoint()
+  // TCP inside the namespace, and the sender drops to `nobody` once its sockets are open (-u).
+  const ep = 'tcp://127.0.0.1:4455'
   const recv = await startRecv([ep, fifo], ns.name)
   const refFile = join(dir, 'ref.pcap')
   const refCap = spawn('ip', ['netns', 'exec', ns.name, 'tcpdump', '-i', `nflog:${ref}`, '-w', refFile, '--immediate-mode'], { stdio: 'ignore' })
   const outFile = join(dir, 'out.pcap')
   const reader = spawn('tcpdump', ['-r', fifo, '-w', outFile], { stdio: 'ignore' })
   const readerDone = new Promise((r) => reader.on('exit', r))
-  const send = startSend(ns, group, ep)
+  const send = startSend(ns, group, ep, ['-u', 'nobody'])
   await sendReady(send)
   await sleep(700) // tcpdump's nflog socket
   await traffic(ns, 200, 'fifo')
@@ -83,6 +84,7 @@ rootTest('NFLOG -> send -> recv -> FIFO -> tcpdump: the same bytes tcpdump -i nf
   t.deepEqual(ours.map((p) => p.data.toString('hex')), theirs.map((d) => d.toString('hex')))
   const s = counters(send.stderr())
   t.like(s, { packets_in: 200, packets_sent: 200, dropped_queue: 0, dropped_hwm: 0, enobufs: 0 })
+  t.regex(send.stderr(), /running as nobody/)
 })
 
 rootTest('two senders in two namespaces into one receiver: pcapng keeps them apart, NFLOG metadata kept', async (t) => {

@@ -140,7 +140,10 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
       })
     }
     sender = await connectPush(opts.endpoint, opts.zmqBuffer)
-    if (opts.user) dropPrivileges(opts.user)
+    if (opts.user) {
+      dropPrivileges(opts.user)
+      if (opts.debug) opts.log(`running as ${opts.user} (uid ${process.getuid?.()})`)
+    }
     if (opts.debug) opts.log(`sending ${opts.source.kind === 'nflog' ? `NFLOG groups ${opts.source.groups.join(',')}` : opts.source.path} to ${opts.endpoint} as ${host}${opts.sensorId ? `/${opts.sensorId}` : ''}`)
 
     if (capture) {
