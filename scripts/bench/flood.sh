@@ -6,10 +6,10 @@
 #
 #   sudo scripts/bench/flood.sh            (after: npx tsc -p tsconfig.json)
 #
-# Settings (environment): FLOOD_COUNT packets per flood (300000), FLOOD_ROUNDS (3), FLOOD_RATES
-# ("100000 max": pps paced by trafgen, "max" = one unpaced generator process, "max2" = one per core),
-# FLOOD_GROUP (5), FLOOD_THRESHOLD (--nflog-threshold, 64), FLOOD_SEND_OPTS (extra pcap-zmq-send
-# flags), FLOOD_TOOLS ("tcpdump ulogd ours"), FLOOD_OUT (docs/benchmarks-flood.md, "-" = print only),
+# Settings (environment): FLOOD_COUNT packets per flood (300000), FLOOD_ROUNDS (3), FLOOD_RATES, the
+# tiers ("100000 max max/1000": pps paced by trafgen, "max" = one unpaced generator process, "max2" =
+# one per core; "/T" sets the rule's --nflog-threshold for that tier), FLOOD_GROUP (5),
+# FLOOD_THRESHOLD (threshold of tiers without "/T", 64), FLOOD_SEND_OPTS (extra pcap-zmq-send flags), FLOOD_TOOLS ("tcpdump ulogd ours"), FLOOD_OUT (docs/benchmarks-flood.md, "-" = print only),
 # FLOOD_PROFILE=DIR (run pcap-zmq-send under node --cpu-prof, profiles into DIR).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +21,7 @@ source "$HERE/lib-flood-report.sh"
 
 COUNT=${FLOOD_COUNT:-300000}
 ROUNDS=${FLOOD_ROUNDS:-3}
-RATES=${FLOOD_RATES:-100000 max}
+RATES=${FLOOD_RATES:-100000 max max/1000}
 GROUP=${FLOOD_GROUP:-5}
 THRESHOLD=${FLOOD_THRESHOLD:-64}
 # Every tool gets the kernel's flush timeout of 1 s (tcpdump cannot set it; that is its value).
@@ -123,7 +123,7 @@ stop_ours() {
 # One tool, one flood. Appends a row to $RESULTS:
 # rate round tool seconds matched in_pcap ticks_main ticks_second extra
 run_one() {
-  local tool=$1 rate=$2 round=$3 out=$WORK/$1.pcap c0=() c1=() secs matched inpcap p
+  local tool=$1 rate=$2 round=$3 tier=$4 out=$WORK/$1.pcap c0=() c1=() secs matched inpcap p
   rm -f "$out"
   "start_$tool" "$out"
   flood_rule_zero
@@ -136,8 +136,8 @@ run_one() {
   inpcap=$(pcap_count "$out")
   local a=$(( c1[0] - c0[0] )) b=0
   [ "${#CAP_PIDS[@]}" -gt 1 ] && b=$(( c1[1] - c0[1] ))
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$round" "$tool" "$secs" "$matched" "$inpcap" "$a" "$b" "$EXTRA" >> "$RESULTS"
-  printf '  %-8s rate=%-7s round=%s: %s pkts in %ss, %s in pcap, cpu ticks %s+%s, %s\n' "$tool" "$rate" "$round" "$matched" "$secs" "$inpcap" "$a" "$b" "$EXTRA" >&2
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tier" "$round" "$tool" "$secs" "$matched" "$inpcap" "$a" "$b" "$EXTRA" >> "$RESULTS"
+  printf '  %-8s tier=%-10s round=%s: %s pkts in %ss, %s in pcap, cpu ticks %s+%s, %s\n' "$tool" "$tier" "$round" "$matched" "$secs" "$inpcap" "$a" "$b" "$EXTRA" >&2
   rm -f "$out"
 }
 
@@ -158,11 +158,16 @@ done
 echo "generator alone: $(awk 'NF == 3 && $3 > 0 { printf "%s %.0f pps; ", $1, $2 / $3 }' <<<"$CALIB")" >&2
 
 read -r -a tools <<<"$TOOLS"
-for rate in $RATES; do
+BASE_THRESHOLD=$THRESHOLD
+for tier in $RATES; do
+  rate=${tier%%/*}
+  t=$BASE_THRESHOLD
+  if [ "$tier" != "$rate" ]; then t=${tier#*/}; fi
+  flood_set_threshold "$t"
   for ((round = 1; round <= ROUNDS; round++)); do
     # Rotate the order each round so no tool always runs first (or right after another).
     for ((k = 0; k < ${#tools[@]}; k++)); do
-      run_one "${tools[(k + round - 1) % ${#tools[@]}]}" "$rate" "$round"
+      run_one "${tools[(k + round - 1) % ${#tools[@]}]}" "$rate" "$round" "$tier"
     done
   done
 done

@@ -19,19 +19,20 @@ figures move between runs; the tools run interleaved (order rotated each round) 
 
 Setup: two private network namespaces joined by a veth pair (198.19.251.1 -> 198.19.251.2). trafgen sends
 $COUNT small UDP packets per flood (60-byte frames, 46-byte IP packets, to port 9). In the receiving namespace
-\`iptables -A INPUT -p udp --dport 9 -j NFLOG --nflog-group $GROUP --nflog-threshold $THRESHOLD\`, then DROP.
+\`iptables -A INPUT -p udp --dport 9 -j NFLOG --nflog-group $GROUP --nflog-threshold T\`, then DROP; T is $BASE_THRESHOLD
+unless the tier names another ("max/1000": T = 1000).
 "matched" is that rule's packet counter (\`iptables -L -v -x\`), "in pcap" the records in the tool's file
 (\`capinfos -c\`), loss = matched - in pcap. CPU is utime+stime of the capturing process(es) from
 /proc/PID/stat (all threads; ${CLK_TCK} ticks/s, so +-1 tick of rounding) read just before the flood and again once it
 is over and the output file has stopped growing (the kernel flushes a partial NFLOG batch after its 1 s timeout).
 The kernel's own NFLOG work (matching, building the netlink batches) runs in the generator's softirq and is
-charged to no tool. Rates: a number is trafgen \`-b Npps\` with one generator process; "max" is one unpaced
+charged to no tool. Tiers: a number is trafgen \`-b Npps\` with one generator process; "max" is one unpaced
 generator process (the other core is left to the capture tools); "max2" is one unpaced process per core.
 "generator pps" is matched packets over trafgen's wall time.
 
-Tools, each at its defaults apart from the group, threshold and a 1 s flush timeout:
+Tools, each at its defaults apart from the group, the threshold T and a 1 s flush timeout:
 - tcpdump: \`tcpdump -i nflog:$GROUP -w FILE -Z root\` (its "dropped by kernel" for nflog counts ENOBUFS errors, not packets);
-- ulogd2: stack NFLOG -> BASE -> PCAP (\`group=$GROUP\`, \`netlink_qthreshold=$THRESHOLD\`, \`netlink_qtimeout=100\`,
+- ulogd2: stack NFLOG -> BASE -> PCAP (\`group=$GROUP\`, \`netlink_qthreshold=T\`, \`netlink_qtimeout=100\`,
   PCAP \`sync=0\`), ENOBUFS = its "losing events" log lines;
 - ours: \`pcap-zmq-send --libnflog-timeout 1 ${SEND_OPTS:+$SEND_OPTS }$GROUP ipc://...\` -> \`pcap-zmq-recv ipc://... FILE\`
   in the same namespace; "pcap-zmq-send" is the sender's CPU alone, "+ recv" adds the receiver's.
@@ -86,7 +87,7 @@ END {
     if (f[3] == "ours") row(f[1], f[2], name(f[3], 1), pps, f[5], f[6], us(f[7] + f[8], f[5]), b, ex)
   }
   print "## Summary (median over rounds; loss summed)\n"
-  print "| rate | tool | generator pps | matched | lost | loss % | CPU us/packet | vs tcpdump | ENOBUFS / drops per round |"
+  print "| tier | tool | generator pps | matched | lost | loss % | CPU us/packet | vs tcpdump | ENOBUFS / drops per round |"
   print "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   for (i = 1; i <= nr; i++) {
     rate = rates[i]
@@ -105,12 +106,12 @@ END {
     s1 = med[rate SUBSEP "pcap-zmq-send"]; s2 = med[rate SUBSEP "pcap-zmq-send + recv"]
     lo = lost[rate SUBSEP "pcap-zmq-send"]
     if (tb == 0 || runs[rate SUBSEP "pcap-zmq-send"] == 0) continue
-    printf "- rate %s: zero loss: %s (pcap-zmq-send lost %d of %d; tcpdump lost %d, ulogd2 lost %d). ", rate, lo == 0 ? "**met**" : "**not met**", lo, matched[rate SUBSEP "pcap-zmq-send"], lost[rate SUBSEP "tcpdump -w"], lost[rate SUBSEP "ulogd2 PCAP"]
+    printf "- tier %s: zero loss: %s (pcap-zmq-send lost %d of %d; tcpdump lost %d, ulogd2 lost %d). ", rate, lo == 0 ? "**met**" : "**not met**", lo, matched[rate SUBSEP "pcap-zmq-send"], lost[rate SUBSEP "tcpdump -w"], lost[rate SUBSEP "ulogd2 PCAP"]
     printf "Send alone at or below tcpdump's CPU/packet: %s (%.2fx). ", s1 <= tb ? "**met**" : "**not met**", s1 / tb
     printf "Send + recv within 2x of tcpdump: %s (%.2fx).\n", s2 <= 2 * tb ? "**met**" : "**not met**", s2 / tb
   }
   print "\n## Every round\n"
-  print "| rate | round | tool | generator pps | matched | in pcap | loss | CPU us/packet | vs tcpdump (same round) | ENOBUFS / drops |"
+  print "| tier | round | tool | generator pps | matched | in pcap | loss | CPU us/packet | vs tcpdump (same round) | ENOBUFS / drops |"
   print "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   printf "%s", detail
 }

@@ -25,6 +25,12 @@ flood_netns_up() {
   ip netns exec "$NS_CAP" iptables -A INPUT -p udp --dport 9 -j DROP
 }
 
+# Replaces the NFLOG rule's threshold (packets the kernel queues before sending a batch).
+flood_set_threshold() {
+  THRESHOLD=$1
+  in_cap iptables -R INPUT 1 -p udp --dport 9 -j NFLOG --nflog-group "$GROUP" --nflog-threshold "$THRESHOLD"
+}
+
 flood_netns_down() {
   [ -n "${NS_GEN:-}" ] && ip netns del "$NS_GEN" 2>/dev/null || true
   [ -n "${NS_CAP:-}" ] && ip netns del "$NS_CAP" 2>/dev/null || true
