@@ -4,7 +4,8 @@
  */
 import type { PacketSummary } from './summary.js'
 import { createCursor, resetCursor } from './cursor.js'
-import { decodeLinkSummary, decodeShimSummary } from './summary-link.js'
+import { decodeLinkSummary } from './summary-link.js'
+import { decodeShimSummary } from './summary-shims.js'
 import { decodeIpv4Summary, decodeIpv6Summary } from './summary-ip.js'
 import { decodeTransportSummary } from './summary-transport.js'
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from './constants/ethertypes.js'

@@ -5,87 +5,10 @@
 import type { PacketSummary } from './summary.js'
 import type { DecodeCursor } from './cursor.js'
 import * as L from './constants/link-types.js'
-import {
-  ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_MACSEC, ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST, ETHERTYPE_PPPOE_SESSION,
-  ETHERNET_MAX_LENGTH, isVlanTag,
-} from './constants/ethertypes.js'
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERNET_MAX_LENGTH, isVlanTag } from './constants/ethertypes.js'
 
 /** More stacked tags than any real network uses: stops a crafted frame of repeated tags early. */
 export const MAX_VLAN_TAGS = 8
-/** Same bound for MPLS label stacks. */
-export const MAX_MPLS_LABELS = 8
-/** PPP protocol numbers of IPv4 and IPv6 inside PPPoE sessions. */
-export const PPP_IPV4 = 0x0021
-export const PPP_IPV6 = 0x0057
-
-/** IEEE 802.1AE MACsec: the default cipher suites append a 16-byte integrity check value. */
-export const MACSEC_ICV_LENGTH = 16
-
-/**
- * MACsec SecTAG at `off`: the bounds of the protected data when it is readable (integrity only:
- * neither E nor C set), written to `bounds`; false when it is encrypted or damaged (`error` says which).
- */
-export function macsecData(data: Buffer, off: number, end: number, bounds: { start: number; end: number; error: string }): boolean {
-  bounds.error = ''
-  if (off + 6 > end) { bounds.error = 'truncated SecTAG'; return false }
-  const tci = data[off]
-  const sl = data[off + 1] & 0x3f
-  const start = off + ((tci & 0x20) !== 0 ? 14 : 6)
-  if ((tci & 0x0c) !== 0) return false // encrypted or modified: nothing to read
-  // A short length (SL) gives the data length of short frames; otherwise the ICV ends the frame.
-  const stop = sl !== 0 ? start + sl : end - MACSEC_ICV_LENGTH
-  if (start + 2 > stop || stop + MACSEC_ICV_LENGTH > end) { bounds.error = 'truncated secure data'; return false }
-  bounds.start = start; bounds.end = stop
-  return true
-}
-
-const macsecBounds = { start: 0, end: 0, error: '' }
-
-/**
- * Shims between the link and IP: an integrity-only MACsec SecTAG, an MPLS label stack (the payload's IP version read from its first
- * nibble, as routers do) and a PPPoE session header. Leaves the cursor on IP, or returns false.
- */
-export function decodeShimSummary(data: Buffer, out: PacketSummary, c: DecodeCursor): boolean {
-  if (c.type === ETHERTYPE_MACSEC) {
-    if (!macsecData(data, c.offset, c.end, macsecBounds)) {
-      // Error strings are fixed literals: nothing is allocated on this path either.
-      if (macsecBounds.error !== '') out.error = macsecBounds.error === 'truncated SecTAG' ? 'macsec: truncated SecTAG' : 'macsec: truncated secure data'
-      return false
-    }
-    c.type = (data[macsecBounds.start] << 8) | data[macsecBounds.start + 1]
-    c.offset = macsecBounds.start + 2
-    c.end = macsecBounds.end
-  }
-  let off = c.offset
-  const len = c.end
-  if (c.type === ETHERTYPE_MPLS || c.type === ETHERTYPE_MPLS_MULTICAST) {
-    for (let n = 0; ; n++) {
-      if (n >= MAX_MPLS_LABELS) { out.error = 'mpls: too many labels'; return false }
-      if (off + 4 > len) { out.error = 'mpls: truncated label'; return false }
-      const bottom = (data[off + 2] & 1) === 1
-      off += 4
-      if (bottom) break
-    }
-    // Anything but IPv4/IPv6 (pseudowire control word, Ethernet over MPLS) is left undecoded.
-    c.type = -1
-    if (off < len) {
-      const v = data[off] >> 4
-      if (v === 4) c.type = ETHERTYPE_IPV4
-      else if (v === 6) c.type = ETHERTYPE_IPV6
-    }
-    c.offset = off
-    return c.type !== -1
-  }
-  if (c.type === ETHERTYPE_PPPOE_SESSION) {
-    if (off + 8 > len) { out.error = 'pppoe: truncated header'; return false }
-    const proto = (data[off + 6] << 8) | data[off + 7]
-    c.offset = off + 8
-    c.type = proto === PPP_IPV4 ? ETHERTYPE_IPV4 : proto === PPP_IPV6 ? ETHERTYPE_IPV6 : -1
-    return c.type !== -1
-  }
-  return true
-}
-
 /** Returns false (with out.error set, or with type -1 for a non-IP frame) when there is no network layer to decode. */
 export function decodeLinkSummary(linktype: number, data: Buffer, out: PacketSummary, c: DecodeCursor): boolean {
   const len = c.end

@@ -3,7 +3,9 @@ import { addLayer, stop, type FieldValue, type PacketContext } from './context.j
 import { hexString } from './format.js'
 import { dispatchEtherType } from './dispatch.js'
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../constants/ethertypes.js'
-import { macsecData, MAX_MPLS_LABELS, PPP_IPV4, PPP_IPV6 } from '../summary-link.js'
+import {
+  MACSEC_PROTECTED, MACSEC_READABLE, MACSEC_TRUNCATED_TAG, macsecData, MAX_MPLS_LABELS, PPP_IPV4, PPP_IPV6,
+} from '../summary-shims.js'
 
 export function decodeMacsec(ctx: PacketContext, off: number, end: number): void {
   const { data } = ctx
@@ -15,11 +17,10 @@ export function decodeMacsec(ctx: PacketContext, off: number, end: number): void
     Short_Length: data[off + 1] & 0x3f, Packet_Number: data.readUInt32BE(off + 2),
     SCI: sc && off + 14 <= end ? hexString(data, off + 6, off + 14) : null,
   })
-  const bounds = { start: 0, end: 0, error: '' }
-  if (!macsecData(data, off, end, bounds)) {
-    if (bounds.error !== '') stop(ctx, 'MACsec', bounds.error, off)
-    return
-  }
+  const bounds = { start: 0, end: 0 }
+  const r = macsecData(data, off, end, bounds)
+  if (r === MACSEC_PROTECTED) return // encrypted or modified: nothing more to read, and not an error
+  if (r !== MACSEC_READABLE) return stop(ctx, 'MACsec', r === MACSEC_TRUNCATED_TAG ? 'truncated SecTAG' : 'truncated secure data', off)
   dispatchEtherType(ctx, data.readUInt16BE(bounds.start), bounds.start + 2, bounds.end)
 }
 
