@@ -47,6 +47,18 @@ export interface FlowTuple {
 
 /** Community ID v1 of a flow tuple seen in the direction given (src -> dst). */
 export function communityId(t: FlowTuple, seed = 0): string {
+  communityIdHash(t, digest, 0, seed)
+  return communityIdText(digest, 0)
+}
+
+/** The text form of a Community ID v1 hash: "1:" and the base64 of its 20 bytes. */
+export function communityIdText(hash: Uint8Array, at: number): string {
+  for (let i = 0; i < 20; i++) text[i] = hash[at + i]
+  return '1:' + text.toString('base64', 0, 20)
+}
+
+/** The 20-byte SHA-1 of a Community ID v1 into `out` at `at` (kept per session, formatted per event). */
+export function communityIdHash(t: FlowTuple, out: Uint8Array, at: number, seed = 0): void {
   const alen = t.ipVersion === 6 ? 16 : 4
   let sp = t.srcPort
   let dp = t.dstPort
@@ -84,10 +96,10 @@ export function communityId(t: FlowTuple, seed = 0): string {
     buf[o++] = (p2 >>> 8) & 0xff
     buf[o++] = p2 & 0xff
   }
-  sha1Short(buf, o, digest, 0)
-  return '1:' + digest.toString('base64', 0, 20)
+  sha1Short(buf, o, out, at)
 }
 
 /** seed, two IPv6 addresses, proto, pad, two ports: 40 bytes at most. */
 const scratch = Buffer.alloc(2 + 2 * 16 + 2 + 4)
 const digest = Buffer.alloc(20)
+const text = Buffer.alloc(20)

@@ -1,7 +1,7 @@
-import { communityId, type FlowTuple } from './community-id.js'
+import { communityIdHash, communityIdText, type FlowTuple } from './community-id.js'
 import { ipv4Text, ipv6Text, wordsToBytes } from './ip-text.js'
 import { protocolName } from './protocols.js'
-import { F_ORIG_B, HISTORY_LEN, KEY_WORDS, type SessionStore } from './session-store.js'
+import { F_CID, F_ORIG_B, HISTORY_LEN, KEY_WORDS, type SessionStore } from './session-store.js'
 import { TCP_STATE_NAMES } from './tcp-states.js'
 import { formatTimestamp } from './timestamp.js'
 import { formatUuid } from './uuid7.js'
@@ -63,18 +63,22 @@ export function buildEvent(
   const isPortProto = kind === 0 && (proto === 6 || proto === 17 || proto === 132 || proto === 136 || proto === 33)
   const srcPort = isPortProto ? (origB ? portB : portA) : null
   const dstPort = isPortProto ? (origB ? portA : portB) : null
-  const n = v6 ? 4 : 1
-  wordsToBytes(s.keys, so, n, addrScratch, 0)
-  wordsToBytes(s.keys, dO, n, addrScratch, 16)
-  const icmp = s.icmp[row]
-  const t = tuple
-  t.ipVersion = v6 ? 6 : 4
-  t.proto = proto
-  t.srcPort = srcPort ?? 0
-  t.dstPort = dstPort ?? 0
-  t.icmpType = icmp >>> 8
-  t.icmpCode = icmp & 0xff
-  const cid = communityId(t)
+  if ((s.flags[row] & F_CID) === 0) {
+    const n = v6 ? 4 : 1
+    wordsToBytes(s.keys, so, n, addrScratch, 0)
+    wordsToBytes(s.keys, dO, n, addrScratch, 16)
+    const icmp = s.icmp[row]
+    const t = tuple
+    t.ipVersion = v6 ? 6 : 4
+    t.proto = proto
+    t.srcPort = srcPort ?? 0
+    t.dstPort = dstPort ?? 0
+    t.icmpType = icmp >>> 8
+    t.icmpCode = icmp & 0xff
+    communityIdHash(t, s.cidHash, row * 20)
+    s.flags[row] |= F_CID
+  }
+  const cid = communityIdText(s.cidHash, row * 20)
   let history = ''
   for (let i = row * HISTORY_LEN, end = i + HISTORY_LEN; i < end && s.history[i] !== 0; i++) {
     history += HISTORY_LETTERS[s.history[i]]

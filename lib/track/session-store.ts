@@ -19,6 +19,8 @@ export const F_ENDED = 8
 export const F_REPLIED = 16
 /** Payload inspection done (found or not). */
 export const F_INSPECTED = 32
+/** cidHash holds the session's Community ID hash (made at its first event). */
+export const F_CID = 64
 
 export class SessionStore {
   capacity: number
@@ -33,6 +35,8 @@ export class SessionStore {
   packets!: Uint32Array
   bytes!: Float64Array
   uuid!: Uint8Array
+  /** Community ID SHA-1, 20 bytes a row: hashed once per session, not per event. */
+  cidHash!: Uint8Array
   history!: Uint8Array
   historySeen!: Uint32Array
   timeout!: Uint32Array
@@ -73,6 +77,7 @@ export class SessionStore {
     this.packets = grow(this.packets, 2, (n) => new Uint32Array(n))
     this.bytes = grow(this.bytes, 2, (n) => new Float64Array(n))
     this.uuid = grow(this.uuid, 16, (n) => new Uint8Array(n))
+    this.cidHash = grow(this.cidHash, 20, (n) => new Uint8Array(n))
     this.history = grow(this.history, HISTORY_LEN, (n) => new Uint8Array(n))
     this.historySeen = grow(this.historySeen, 1, (n) => new Uint32Array(n))
     this.timeout = grow(this.timeout, 1, (n) => new Uint32Array(n))
