@@ -10,7 +10,8 @@
 # tiers ("100000 max max/1000": pps paced by trafgen, "max" = one unpaced generator process, "max2" =
 # one per core; "/T" sets the rule's --nflog-threshold for that tier), FLOOD_GROUP (5),
 # FLOOD_THRESHOLD (threshold of tiers without "/T", 64), FLOOD_SEND_OPTS (extra pcap-zmq-send flags), FLOOD_TOOLS ("tcpdump ulogd ours"), FLOOD_OUT (docs/benchmarks-flood.md, "-" = print only),
-# FLOOD_PROFILE=DIR (run pcap-zmq-send under node --cpu-prof, profiles into DIR).
+# FLOOD_PROFILE=DIR (run pcap-zmq-send under node --cpu-prof, profiles into DIR), FLOOD_BUILD=DIR (a
+# checkout whose bin/ and dist/ are measured instead of this one: compare a change before and after).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -39,7 +40,8 @@ die() { echo "flood.sh: $*" >&2; exit 1; }
 for t in ip iptables trafgen tcpdump ulogd capinfos node; do
   command -v "$t" >/dev/null || die "$t not found: run scripts/setup (apt: iproute2 iptables netsniff-ng tcpdump ulogd2 tshark)"
 done
-[ -f "$ROOT/dist/lib/cli/send.js" ] || die "dist/ is missing: run npx tsc -p tsconfig.json first"
+BUILD=${FLOOD_BUILD:-$ROOT}
+[ -f "$BUILD/dist/lib/cli/send.js" ] || die "$BUILD/dist/ is missing: run npx tsc -p tsconfig.json first"
 [ -f "$ULOGD_PLUGINS/ulogd_output_PCAP.so" ] || die "ulogd PCAP plugin not found in $ULOGD_PLUGINS"
 
 WORK=$(mktemp -d /tmp/pzp-flood.XXXXXX)
@@ -62,8 +64,9 @@ start_tcpdump() {
 }
 stop_tcpdump() {
   stop_pid "${CAP_PIDS[0]}" INT
-  # libpcap's nflog reader counts ENOBUFS errors as "dropped by kernel" (one per overrun, not per packet).
-  EXTRA="enobufs=$(awk '/dropped by kernel/ { print $1 }' "$WORK/tcpdump.err")"
+  # "dropped by kernel": libpcap's nflog reader tests errno after every recv, so once one ENOBUFS
+  # has happened it counts every later read too; not a packet count (nl_drops is the kernel's).
+  EXTRA="pcap_drop=$(awk '/dropped by kernel/ { print $1 }' "$WORK/tcpdump.err")"
 }
 
 start_ulogd() {
@@ -100,11 +103,11 @@ stop_ulogd() {
 start_ours() {
   local ep=ipc://$WORK/recv.ipc prof=()
   [ -n "$PROFILE" ] && prof=(--cpu-prof --cpu-prof-dir "$PROFILE")
-  ip netns exec "$NS_CAP" node "$ROOT/bin/pcap-zmq-recv.js" --debug "$ep" "$1" 2>"$WORK/recv.err" &
+  ip netns exec "$NS_CAP" node "$BUILD/bin/pcap-zmq-recv.js" --debug "$ep" "$1" 2>"$WORK/recv.err" &
   local recv=$!; STARTED+=($!)
   wait_for_text "$WORK/recv.err" "listening on" "$recv"
   # shellcheck disable=SC2086
-  ip netns exec "$NS_CAP" node "${prof[@]}" "$ROOT/bin/pcap-zmq-send.js" --debug --libnflog-timeout 1 $SEND_OPTS "$GROUP" "$ep" 2>"$WORK/send.err" &
+  ip netns exec "$NS_CAP" node "${prof[@]}" "$BUILD/bin/pcap-zmq-send.js" --debug --libnflog-timeout 1 $SEND_OPTS "$GROUP" "$ep" 2>"$WORK/send.err" &
   local send=$!; STARTED+=($!)
   wait_for_text "$WORK/send.err" "sending NFLOG" "$send"
   CAP_PIDS=("$send" "$recv")
@@ -114,11 +117,15 @@ stop_ours() {
   stop_pid "${CAP_PIDS[0]}" INT
   sleep 0.3
   stop_pid "${CAP_PIDS[1]}" INT
-  local f
-  f=$(grep 'final counters' "$WORK/send.err" || true)
-  [ -n "$f" ] || { echo "pcap-zmq-send printed no final counters:" >&2; cat "$WORK/send.err" >&2; }
-  EXTRA="enobufs=$(sed -n 's/.* enobufs=\([0-9]*\).*/\1/p' <<<"$f") dropped_queue=$(sed -n 's/.* dropped_queue=\([0-9]*\).*/\1/p' <<<"$f")"
+  local s r
+  s=$(grep 'final counters' "$WORK/send.err" || true)
+  r=$(grep 'final counters' "$WORK/recv.err" || true)
+  [ -n "$s" ] || { echo "pcap-zmq-send printed no final counters:" >&2; cat "$WORK/send.err" >&2; }
+  [ -n "$r" ] || { echo "pcap-zmq-recv printed no final counters:" >&2; cat "$WORK/recv.err" >&2; }
+  # Where a loss happened: before send (kernel), between send and recv (queue), or in recv.
+  EXTRA="enobufs=$(counter enobufs "$s") dropped_queue=$(counter dropped_queue "$s") send_in=$(counter packets_in "$s") recv_written=$(counter packets_written "$r")"
 }
+counter() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$2"; }
 
 # One tool, one flood. Appends a row to $RESULTS:
 # rate round tool seconds matched in_pcap ticks_main ticks_second extra
@@ -132,7 +139,10 @@ run_one() {
   wait_drained "$out"
   for p in "${CAP_PIDS[@]}"; do c1+=("$(cpu_ticks "$p")"); done
   matched=$(flood_rule_count)
+  local drops
+  drops=$(netlink_drops)
   "stop_$tool"
+  EXTRA="nl_drops=$drops $EXTRA"
   inpcap=$(pcap_count "$out")
   local a=$(( c1[0] - c0[0] )) b=0
   [ "${#CAP_PIDS[@]}" -gt 1 ] && b=$(( c1[1] - c0[1] ))

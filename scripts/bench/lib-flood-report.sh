@@ -12,7 +12,7 @@ flood_report() {
   cat <<EOF
 # Flood benchmark: NFLOG to a pcap file
 
-Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`sudo scripts/bench/flood.sh\` (run took ${ELAPSED} s).
+Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`sudo scripts/bench/flood.sh\` (run took ${ELAPSED} s)${FLOOD_BUILD:+, pcap-zmq-send/recv from $FLOOD_BUILD}.
 Machine: $(nproc) cores ($cpu_model), kernel $(uname -r), Node $node_v; $tcpdump_v, ulogd $ulogd_v, trafgen $trafgen_v.
 Load average (1/5/15 min) at the start: $LOAD_START; at the end: $LOAD_END. The machine is shared with other work, so
 figures move between runs; the tools run interleaved (order rotated each round) so they share the same conditions.
@@ -31,11 +31,17 @@ generator process (the other core is left to the capture tools); "max2" is one u
 "generator pps" is matched packets over trafgen's wall time.
 
 Tools, each at its defaults apart from the group, the threshold T and a 1 s flush timeout:
-- tcpdump: \`tcpdump -i nflog:$GROUP -w FILE -Z root\` (its "dropped by kernel" for nflog counts ENOBUFS errors, not packets);
+- tcpdump: \`tcpdump -i nflog:$GROUP -w FILE -Z root\`; pcap_drop is its "dropped by kernel", which for nflog
+  is not a packet count: libpcap tests a stale errno after each read, so after the first ENOBUFS every
+  later read is counted too;
 - ulogd2: stack NFLOG -> BASE -> PCAP (\`group=$GROUP\`, \`netlink_qthreshold=T\`, \`netlink_qtimeout=100\`,
   PCAP \`sync=0\`), ENOBUFS = its "losing events" log lines;
 - ours: \`pcap-zmq-send --libnflog-timeout 1 ${SEND_OPTS:+$SEND_OPTS }$GROUP ipc://...\` -> \`pcap-zmq-recv ipc://... FILE\`
-  in the same namespace; "pcap-zmq-send" is the sender's CPU alone, "+ recv" adds the receiver's.
+  in the same namespace; "pcap-zmq-send" is the sender's CPU alone, "+ recv" adds the receiver's;
+  send_in / recv_written are their packets_in / packets_written counters (where a loss happened).
+
+nl_drops is the "Drops" column of /proc/net/netlink for the capturing socket: netlink batches (not
+packets) the kernel could not queue because the socket's receive buffer was full.
 
 Generator alone (rule matching and dropping, nothing bound to the group):
 $(awk 'NF == 3 && $3 > 0 { printf "%s%s: %.0f pps", (n++ ? "; " : ""), $1, $2 / $3 } END { print "." }' <<<"$CALIB")
@@ -56,6 +62,11 @@ function median(key,   n, i, j, v, a) {
   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 function add(key, v) { vals[key, ++cnt[key]] = v }
+function summed(k,   n, i, ks, out) {
+  n = split(keys[k], ks, " ")
+  for (i = 1; i <= n; i++) out = out (i > 1 ? ", " : "") ks[i] "=" sums[k, ks[i]]
+  return out
+}
 function ratio(v, base) { return base > 0 ? sprintf("%.2fx", v / base) : "-" }
 function row(rate, round, label, pps, m, p, cpu, base, extra) {
   detail = detail sprintf("| %s | %s | %s | %.0f | %d | %d | %d | %.3f | %s | %s |\n", rate, round, label, pps, m, p, m - p, cpu, ratio(cpu, base), extra)
@@ -74,7 +85,12 @@ function row(rate, round, label, pps, m, p, cpu, base, extra) {
     add(k SUBSEP "cpu", s ? cpuB : cpuA)
     add(k SUBSEP "pps", secs > 0 ? m / secs : 0)
     matched[k] += m; lost[k] += m - p; runs[k]++
-    ex = $9; gsub(/ /, ", ", ex); extras[k] = extras[k] (extras[k] == "" ? "" : "; ") ex
+    nkv = split($9, kv, " ")
+    for (q = 1; q <= nkv; q++) {
+      split(kv[q], pair, "=")
+      if (!((k, pair[1]) in sums)) keys[k] = keys[k] (keys[k] == "" ? "" : " ") pair[1]
+      sums[k, pair[1]] += pair[2]
+    }
   }
 }
 END {
@@ -87,7 +103,7 @@ END {
     if (f[3] == "ours") row(f[1], f[2], name(f[3], 1), pps, f[5], f[6], us(f[7] + f[8], f[5]), b, ex)
   }
   print "## Summary (median over rounds; loss summed)\n"
-  print "| tier | tool | generator pps | matched | lost | loss % | CPU us/packet | vs tcpdump | ENOBUFS / drops per round |"
+  print "| tier | tool | generator pps | matched | lost | loss % | CPU us/packet | vs tcpdump | counters, summed over rounds |"
   print "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   for (i = 1; i <= nr; i++) {
     rate = rates[i]
@@ -96,7 +112,7 @@ END {
       k = rate SUBSEP order[rate, j]
       c = median(k SUBSEP "cpu")
       med[k] = c
-      printf "| %s | %s | %.0f | %d | %d | %.3f | %.3f | %s | %s |\n", rate, order[rate, j], median(k SUBSEP "pps"), matched[k], lost[k], matched[k] ? 100 * lost[k] / matched[k] : 0, c, ratio(c, tb), extras[k]
+      printf "| %s | %s | %.0f | %d | %d | %.3f | %.3f | %s | %s |\n", rate, order[rate, j], median(k SUBSEP "pps"), matched[k], lost[k], matched[k] ? 100 * lost[k] / matched[k] : 0, c, ratio(c, tb), summed(k)
     }
   }
   print "\n## Targets\n"
@@ -106,12 +122,14 @@ END {
     s1 = med[rate SUBSEP "pcap-zmq-send"]; s2 = med[rate SUBSEP "pcap-zmq-send + recv"]
     lo = lost[rate SUBSEP "pcap-zmq-send"]
     if (tb == 0 || runs[rate SUBSEP "pcap-zmq-send"] == 0) continue
-    printf "- tier %s: zero loss: %s (pcap-zmq-send lost %d of %d; tcpdump lost %d, ulogd2 lost %d). ", rate, lo == 0 ? "**met**" : "**not met**", lo, matched[rate SUBSEP "pcap-zmq-send"], lost[rate SUBSEP "tcpdump -w"], lost[rate SUBSEP "ulogd2 PCAP"]
+    others = sprintf("tcpdump lost %d", lost[rate SUBSEP "tcpdump -w"])
+    if (runs[rate SUBSEP "ulogd2 PCAP"]) others = others sprintf(", ulogd2 lost %d", lost[rate SUBSEP "ulogd2 PCAP"])
+    printf "- tier %s: zero loss: %s (pcap-zmq-send lost %d of %d; %s). ", rate, lo == 0 ? "**met**" : "**not met**", lo, matched[rate SUBSEP "pcap-zmq-send"], others
     printf "Send alone at or below tcpdump's CPU/packet: %s (%.2fx). ", s1 <= tb ? "**met**" : "**not met**", s1 / tb
     printf "Send + recv within 2x of tcpdump: %s (%.2fx).\n", s2 <= 2 * tb ? "**met**" : "**not met**", s2 / tb
   }
   print "\n## Every round\n"
-  print "| tier | round | tool | generator pps | matched | in pcap | loss | CPU us/packet | vs tcpdump (same round) | ENOBUFS / drops |"
+  print "| tier | round | tool | generator pps | matched | in pcap | loss | CPU us/packet | vs tcpdump (same round) | counters |"
   print "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   printf "%s", detail
 }

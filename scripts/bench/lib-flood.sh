@@ -88,17 +88,30 @@ wait_for_text() {
   return 1
 }
 
-# After the flood: the kernel flushes a partial batch after the NFLOG timeout (1 s for every tool
-# here), so wait past it, then until the output file stops growing.
+# Bytes waiting in the receiving namespace's NETLINK_NETFILTER sockets (protocol 12): what the
+# capturing tool has not read yet.
+netlink_backlog() {
+  in_cap cat /proc/net/netlink | awk '$2 == 12 { n += $5 } END { print n + 0 }'
+}
+
+# Netlink batches the kernel dropped because the capturing socket's buffer was full (its "Drops").
+netlink_drops() {
+  in_cap cat /proc/net/netlink | awk '$2 == 12 { n += $9 } END { print n + 0 }'
+}
+
+# After the flood: the kernel flushes a partial NFLOG batch after its timeout (1 s for every tool
+# here), so wait past it, then until the tool has read everything queued for it and its output
+# file has stopped growing. A slow tool on a loaded machine can lag seconds behind the flood.
 wait_drained() {
   local file=$1 last=-1 size
   sleep "$DRAIN_MIN"
-  for ((i = 0; i < 50; i++)); do
+  for ((i = 0; i < 100; i++)); do
     size=$(stat -c %s "$file" 2>/dev/null || echo 0)
-    [ "$size" = "$last" ] && return 0
+    [ "$size" = "$last" ] && [ "$(netlink_backlog)" = 0 ] && return 0
     last=$size
     sleep 0.3
   done
+  echo "output $file still changing 30 s after the flood" >&2
 }
 
 # stop_pid PID SIGNAL: signal, then wait up to 5 s before SIGKILL.
