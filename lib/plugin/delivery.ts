@@ -43,6 +43,7 @@ export class Delivery {
   private watchdog: NodeJS.Timeout | null = null
   private backoff: number
   private failing = false
+  private flusher: NodeJS.Timeout | undefined
   private failStreak = 0
   private spilling = false
   private eof = false
@@ -70,6 +71,7 @@ export class Delivery {
   }
 
   private spill(ev: SessionEvent | null): void {
+    if (this.queue.length === 0 && !ev && (!this.inflight || this.inflight.inSpool)) return
     if (!this.spilling && ev) {
       this.spilling = true
       this.warn(`queue full (${this.queue.capacity} events): spilling to the spool in ${this.spool.dir} instead of dropping`)
@@ -110,6 +112,7 @@ export class Delivery {
       await this.loop()
     } finally {
       clearInterval(this.watchdog)
+      clearInterval(this.flusher)
     }
   }
 
@@ -166,6 +169,11 @@ export class Delivery {
           this.warn(`plugin ${this.plugin.name} failed: ${messageOf(error)}; ` +
             `${this.spool.pending} events in the spool, retrying with backoff`)
         }
+        if (!this.failing) {
+          // While the sink is down, events are written through to disk every 100 ms, so a
+          // crash of the runner itself (SIGKILL, power) loses at most that much of an outage.
+          this.flusher = setInterval(() => { if (!this.stopping) this.spill(null) }, 100)
+        }
         this.failing = true
         this.failStreak++
         await this.sleep(this.backoff)
@@ -175,6 +183,7 @@ export class Delivery {
           `replaying ${this.spool.pending} spooled events first`)
         this.failing = false
         this.failStreak = 0
+        clearInterval(this.flusher)
         this.backoff = this.opts.retryMinMs
       }
     }

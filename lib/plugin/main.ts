@@ -38,13 +38,19 @@ const NAME = 'pcap-zmq-plugin'
  */
 export async function main(o: PluginOptions): Promise<number> {
   const warn = (m: string) => { process.stderr.write(`${NAME}: ${m}\n`) }
+  const counters = createCounters()
+  let queuedNow = () => 0
+  let pendingNow = () => 0
+  const report = () => warn(formatCounters(counters, queuedNow(), pendingNow()))
+  // Installed first: an early SIGUSR1 would otherwise start Node's inspector.
+  const onUsr1 = () => report()
+  process.on('SIGUSR1', onUsr1)
   const cfg = loadPluginConfig(o.config)
   const spec = o.plugin ?? (cfg.path ? resolvePluginPath(cfg.path, o.config) : 'plain')
   const kind = pluginKind(spec)
   const passConfig = o.passConfig ?? cfg.passConfig
   // Python plugins are PokieStream plugins: plain.py builds a namedtuple from exactly its ten fields.
   const fields = o.fields ?? (kind === 'python' ? 'pokiestream' : 'all')
-  const counters = createCounters()
   const spool = new Spool(resolve(o.spoolDir), o.spoolMax, o.maxLine, (events, bytes) => {
     counters.dropped += events
     warn(`spool over --spool-max (${o.spoolMax} bytes): dropped its oldest segment, ${events} events (${bytes} bytes)`)
@@ -73,9 +79,8 @@ export async function main(o: PluginOptions): Promise<number> {
     throw err
   }
 
-  const report = () => warn(formatCounters(counters, delivery.queued, spool.pending))
-  const onUsr1 = () => report()
-  process.on('SIGUSR1', onUsr1)
+  queuedNow = () => delivery.queued
+  pendingNow = () => spool.pending
   let signalled = false
   const stopped = new Promise<void>((res) => {
     const onSignal = () => { signalled = true; res() }

@@ -71,6 +71,9 @@ def main():
             ack.write("fail init: " + one_line(exc) + "\n")
             sys.exit(2)
     ack.write("ready\n")
+    # A plugin failing on every event would print the same traceback per retry: only the first
+    # of each run of failures is printed (the runner reports the error line anyway).
+    quiet = False
     for raw in sys.stdin.buffer:
         if not raw.strip():
             continue
@@ -85,11 +88,15 @@ def main():
                     loop.run_until_complete(result)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
-                traceback.print_exc(file=sys.stderr)
+                if not quiet:
+                    traceback.print_exc(file=sys.stderr)
+                    sys.stderr.flush()
+                quiet = True
                 break
             done += 1
         sys.stdout.flush()
         if error is None:
+            quiet = False
             ack.write(f"ok {done}\n")
         else:
             ack.write(f"err {done} {one_line(error)}\n")

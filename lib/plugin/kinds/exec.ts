@@ -1,11 +1,13 @@
+import { codedError } from '../../util/errors.js'
 import { pokieStreamView, type SessionEvent } from '../event.js'
 import type { Plugin, PluginContext } from '../types.js'
 import { ChildHost } from './child.js'
 
 /**
  * exec:CMD plugins: any program reading NDJSON events on stdin (run by /bin/sh). An event counts
- * as delivered once it is written into the program's stdin pipe; if the program exits it is
- * started again on the next delivery, and a program that stops reading times out and is killed.
+ * as delivered once it is written into the program's stdin pipe (there is no acknowledgement, so
+ * what a program had not read when it died is lost with it); if the program exits, the next
+ * delivery fails and restarts it, and a program that stops reading times out and is killed.
  */
 export function loadExecPlugin(command: string, ctx: PluginContext): Plugin {
   const host = new ChildHost('/bin/sh', ['-c', command], process.env, false)
@@ -15,7 +17,13 @@ export function loadExecPlugin(command: string, ctx: PluginContext): Plugin {
     name: `exec:${command}`,
     batched: false,
     async deliver(events: SessionEvent[], n, p) {
-      if (!host.running) host.start()
+      if (!host.running) {
+        // Restart now, but fail this attempt: the batch is retried after the backoff, so a
+        // program that keeps exiting is not restarted in a tight loop.
+        const why = host.reason
+        host.start()
+        throw codedError(`exec plugin ${why}; started it again`, 'EPLUGINDEAD')
+      }
       let text = ''
       for (let i = 0; i < n; i++) text += JSON.stringify(view ? pokieStreamView(events[i]) : events[i]) + '\n'
       await host.write(text)
