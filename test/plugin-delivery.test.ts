@@ -38,6 +38,12 @@ function sink(t: ExecutionContext, mode: 'throw' | 'hang' | 'crash-py' | 'exit-e
 
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i)
 
+function started(t: ExecutionContext, a: string[]): PluginProc {
+  const p = startPlugin(a, { keepOpen: true })
+  t.teardown(() => { if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL') })
+  return p
+}
+
 async function feed(p: PluginProc, events: unknown[], perTick = 20, tickMs = 10): Promise<void> {
   for (let i = 0; i < events.length; i += perTick) {
     p.child.stdin?.write(ndjson(events.slice(i, i + perTick)))
@@ -58,7 +64,7 @@ async function counters(p: PluginProc): Promise<Record<string, number>> {
 
 test('sink down mid-stream: events are spooled, replayed in order once it is back, spool removed', async (t) => {
   const s = sink(t, 'throw')
-  const p = startPlugin(['-', s.plugin, '--spool-dir', s.spoolDir, '--retry-max', '0.2', '--queue', '50'], { keepOpen: true })
+  const p = started(t, ['-', s.plugin, '--spool-dir', s.spoolDir, '--retry-max', '0.2', '--queue', '50'])
   const events = sessionEvents(600, 7)
   await feed(p, events.slice(0, 100))
   await waitFor(() => s.seqs().length === 100, 10000, 'first 100 delivered')
@@ -85,7 +91,7 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     const s = sink(t, 'throw')
     s.setDown(true)
     const args = ['-', s.plugin, '--spool-dir', s.spoolDir, '--retry-max', '0.2', '--queue', '40']
-    const p = startPlugin(args, { keepOpen: true })
+    const p = started(t, args)
     await feed(p, sessionEvents(300))
     // SIGKILL gives no chance to save anything: while the sink is down, events are written
     // through to the spool (every 100 ms), so everything received is on disk before the kill.
@@ -119,7 +125,7 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
 test('a plugin that hangs times out (--plugin-timeout) and is retried; nothing lost', async (t) => {
   const s = sink(t, 'hang')
   s.setDown(true)
-  const p = startPlugin(['-', s.plugin, '--spool-dir', s.spoolDir, '--plugin-timeout', '0.2', '--retry-max', '0.2'], { keepOpen: true })
+  const p = started(t, ['-', s.plugin, '--spool-dir', s.spoolDir, '--plugin-timeout', '0.2', '--retry-max', '0.2'])
   await feed(p, sessionEvents(50))
   await waitFor(async () => (await counters(p)).timeouts >= 2, 10000, 'two timeouts')
   s.setDown(false)
@@ -134,7 +140,7 @@ test('a plugin that hangs times out (--plugin-timeout) and is retried; nothing l
 for (const mode of ['crash-py', 'exit-exec'] as const) {
   test(`a plugin process that dies (${mode}) is restarted; the runner survives and delivers everything`, async (t) => {
     const s = sink(t, mode)
-    const p = startPlugin(['-', s.plugin, '--spool-dir', s.spoolDir, '--retry-max', '0.2', '--fields', 'all'], { keepOpen: true })
+    const p = started(t, ['-', s.plugin, '--spool-dir', s.spoolDir, '--retry-max', '0.2', '--fields', 'all'])
     await feed(p, sessionEvents(30))
     await waitFor(() => s.seqs().length === 30, 10000, 'first 30')
     s.setDown(true)
@@ -180,7 +186,7 @@ test('--spool-max: a sink that never comes back costs the oldest segments, count
 
 test('a second runner on the same spool directory is refused', async (t) => {
   const s = sink(t, 'throw')
-  const p = startPlugin(['-', s.plugin, '--spool-dir', s.spoolDir], { keepOpen: true })
+  const p = started(t, ['-', s.plugin, '--spool-dir', s.spoolDir])
   await waitFor(() => existsSync(join(s.spoolDir, 'lock')), 5000, 'lock')
   const r = await runPlugin(['-', s.plugin, '--spool-dir', s.spoolDir], '')
   t.is(r.code, 1)
