@@ -123,7 +123,7 @@ stop_ours() {
   [ -n "$s" ] || { echo "pcap-zmq-send printed no final counters:" >&2; cat "$WORK/send.err" >&2; }
   [ -n "$r" ] || { echo "pcap-zmq-recv printed no final counters:" >&2; cat "$WORK/recv.err" >&2; }
   # Where a loss happened: before send (kernel), between send and recv (queue), or in recv.
-  EXTRA="enobufs=$(counter enobufs "$s") dropped_queue=$(counter dropped_queue "$s") send_in=$(counter packets_in "$s") recv_written=$(counter packets_written "$r")"
+  EXTRA="enobufs=$(counter enobufs "$s") bad_input=$(counter bad_input "$s") dropped_queue=$(counter dropped_queue "$s") send_in=$(counter packets_in "$s") recv_written=$(counter packets_written "$r")"
 }
 counter() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$2"; }
 

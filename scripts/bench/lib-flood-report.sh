@@ -28,7 +28,8 @@ is over and the output file has stopped growing (the kernel flushes a partial NF
 The kernel's own NFLOG work (matching, building the netlink batches) runs in the generator's softirq and is
 charged to no tool. Tiers: a number is trafgen \`-b Npps\` with one generator process; "max" is one unpaced
 generator process (the other core is left to the capture tools); "max2" is one unpaced process per core.
-"generator pps" is matched packets over trafgen's wall time.
+"generator pps" is matched packets over trafgen's wall time. CPU per packet divides by matched packets
+(a tool that loses packets also skips their work, so a lossy tool looks slightly cheaper).
 
 Tools, each at its defaults apart from the group, the threshold T and a 1 s flush timeout:
 - tcpdump: \`tcpdump -i nflog:$GROUP -w FILE -Z root\`; pcap_drop is its "dropped by kernel", which for nflog
