@@ -104,8 +104,14 @@ export async function main(o: PluginOptions): Promise<number> {
   clearTimeout(drainTimer)
   source.close()
   await delivery.stop(running, 400)
-  // A plugin's close() must not hold the exit: bounded.
-  await Promise.race([plugin.close().catch((err) => warn(`plugin close failed: ${messageOf(err)}`)), new Promise((r) => setTimeout(r, 300))])
+  // A plugin's close() must not hold the exit: bounded, tightly after a signal (stop within a
+  // second), more loosely at end of input (a child plugin finishing what it has read).
+  let closeTimer: NodeJS.Timeout | undefined
+  await Promise.race([
+    plugin.close().catch((err) => warn(`plugin close failed: ${messageOf(err)}`)),
+    new Promise((r) => { closeTimer = setTimeout(r, signalled ? 300 : 5000) }),
+  ])
+  clearTimeout(closeTimer)
   const left = spool.pending
   spool.close()
   process.off('SIGUSR1', onUsr1)

@@ -30,6 +30,6 @@ export function loadExecPlugin(command: string, ctx: PluginContext): Plugin {
       p.done = n
     },
     abort() { host.kill() },
-    close() { return host.stop(2000) },
+    close() { return host.stop(4000) },
   }
 }
