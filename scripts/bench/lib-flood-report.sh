@@ -24,7 +24,8 @@ unless the tier names another ("max/1000": T = 1000).
 "matched" is that rule's packet counter (\`iptables -L -v -x\`), "in pcap" the records in the tool's file
 (\`capinfos -c\`), loss = matched - in pcap. CPU is utime+stime of the capturing process(es) from
 /proc/PID/stat (all threads; ${CLK_TCK} ticks/s, so +-1 tick of rounding) read just before the flood and again once it
-is over and the output file has stopped growing (the kernel flushes a partial NFLOG batch after its 1 s timeout).
+is over, the tool's netlink socket is empty and its output file has stopped growing (at least 1.3 s: the
+kernel flushes a partial NFLOG batch after its 1 s timeout).
 The kernel's own NFLOG work (matching, building the netlink batches) runs in the generator's softirq and is
 charged to no tool. Tiers: a number is trafgen \`-b Npps\` with one generator process; "max" is one unpaced
 generator process (the other core is left to the capture tools); "max2" is one unpaced process per core.
