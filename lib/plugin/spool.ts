@@ -32,6 +32,10 @@ export class Spool {
   private readSeq = -1
   private readStart = -1
   private bytes = 0
+  /** What `buf` holds: bytes [bufBase, bufBase + bufLen) of segment bufSeq. */
+  private bufSeq = -1
+  private bufBase = 0
+  private bufLen = 0
   /** Undelivered events in the spool. */
   pending = 0
   private closed = false
@@ -134,6 +138,7 @@ export class Spool {
       if (last && this.writeFd >= 0) { closeSync(this.writeFd); this.writeFd = -1 }
       rmSync(join(this.dir, segName(seg.seq)), { force: true })
       this.segs.shift()
+      this.bufSeq = -1
       this.bytes -= seg.bytes
       this.pending -= left
       this.readEnds.length = 0
@@ -175,10 +180,26 @@ export class Spool {
         this.readFd = openSync(join(this.dir, segName(seg.seq)), 'r')
         this.readFdSeq = seg.seq
       }
-      const base = this.curOff
-      const got = readSync(this.readFd, this.buf, 0, this.buf.length, base)
+      // Reuse what the last read brought in when the cursor is still inside it: replay then
+      // reads each byte from disk once, whatever the batch size.
+      let base: number
+      let got: number
+      let pos: number
+      if (this.bufSeq === seg.seq && this.curOff >= this.bufBase && this.buf.indexOf(10, this.curOff - this.bufBase) >= 0 &&
+          this.buf.indexOf(10, this.curOff - this.bufBase) < this.bufLen) {
+        base = this.bufBase
+        got = this.bufLen
+        pos = this.curOff - this.bufBase
+      } else {
+        base = this.curOff
+        got = readSync(this.readFd, this.buf, 0, this.buf.length, base)
+        pos = 0
+        this.bufSeq = seg.seq
+        this.bufBase = base
+        this.bufLen = got
+      }
+      const start = pos
       let n = 0
-      let pos = 0
       while (n < max) {
         const nl = this.buf.indexOf(10, pos)
         if (nl < 0 || nl >= got) break
@@ -201,7 +222,8 @@ export class Spool {
       this.readSeq = seg.seq
       this.readStart = this.curOff
       if (n > 0) return n
-      if (pos === 0 && got === this.buf.length) this.buf = Buffer.allocUnsafe(this.buf.length * 2)
+      this.bufSeq = -1
+      if (start === 0 && pos === 0 && got === this.buf.length) this.buf = Buffer.allocUnsafe(this.buf.length * 2)
       else if (got === 0) this.curOff = seg.bytes
     }
     return 0
@@ -242,6 +264,7 @@ export class Spool {
 
   private dropHead(): void {
     const seg = this.segs.shift() as Segment
+    this.bufSeq = -1
     if (this.readFdSeq === seg.seq) { closeSync(this.readFd); this.readFd = -1; this.readFdSeq = -1 }
     rmSync(join(this.dir, segName(seg.seq)), { force: true })
     this.bytes -= seg.bytes
@@ -259,6 +282,7 @@ export class Spool {
 
   /** Caught up: remove every segment and the cursor. */
   private clear(): void {
+    this.bufSeq = -1
     if (this.readFd >= 0) closeSync(this.readFd)
     if (this.writeFd >= 0) closeSync(this.writeFd)
     this.readFd = this.writeFd = this.readFdSeq = -1
