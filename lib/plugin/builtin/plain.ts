@@ -37,6 +37,8 @@ export interface PlainOptions {
   rdns: boolean
   color: boolean
   out?: NodeJS.WritableStream
+  /** DNS servers for the reverse lookups (default: the system's). */
+  servers?: string[]
 }
 
 /**
@@ -45,7 +47,7 @@ export interface PlainOptions {
  */
 export function createPlainPlugin(opts: PlainOptions): Plugin {
   const out = opts.out ?? process.stdout
-  const rdns = opts.rdns ? new ReverseDns() : null
+  const rdns = opts.rdns ? new ReverseDns(120_000, 64, 2000, 100_000, opts.servers) : null
   return {
     name: 'plain',
     batched: true,

@@ -16,8 +16,10 @@ export class ReverseDns {
     private readonly maxInflight = 64,
     timeoutMs = 2000,
     private readonly maxEntries = 100_000,
+    servers?: string[],
   ) {
     this.resolver = new Resolver({ timeout: timeoutMs, tries: 1 })
+    if (servers) this.resolver.setServers(servers)
   }
 
   /** The cached name, null for a cached failure, undefined when not known yet. */
