@@ -22,6 +22,8 @@ interface InFlight {
   /** The unacknowledged part of this batch is at the spool's head (read from it, or spilled). */
   inSpool: boolean
   spoolBase: number
+  /** spool.dropEpoch when the batch's lines were at the spool head. */
+  epoch: number
   progress: Progress
 }
 
@@ -89,6 +91,7 @@ export class Delivery {
     const f = this.inflight
     if (!f || f.inSpool) return
     f.spoolBase = f.progress.done
+    f.epoch = this.spool.dropEpoch
     this.counters.spooled += this.spool.append(this.batchArr, f.spoolBase, f.n)
     f.inSpool = true
   }
@@ -146,7 +149,7 @@ export class Delivery {
         n = this.queue.takeInto(batch, this.max)
       }
       const progress: Progress = { done: 0, cancelled: false }
-      const f: InFlight = { n, fromSpool, inSpool: fromSpool, spoolBase: 0, progress }
+      const f: InFlight = { n, fromSpool, inSpool: fromSpool, spoolBase: 0, epoch: this.spool.dropEpoch, progress }
       this.inflight = f
       if (this.failing) this.counters.retried++
       let error: Error | null = null
@@ -158,7 +161,8 @@ export class Delivery {
       }
       this.inflight = null
       const done = Math.min(progress.done, n)
-      if (f.inSpool && done > f.spoolBase) this.spool.commit(done - f.spoolBase)
+      // If the size cap dropped the head segment meanwhile, these lines are gone from disk already.
+      if (f.inSpool && done > f.spoolBase && f.epoch === this.spool.dropEpoch) this.spool.commit(done - f.spoolBase)
       this.counters.delivered += done
       if (fromSpool) this.counters.replayed += done
       if (error) {

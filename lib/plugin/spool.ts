@@ -38,6 +38,8 @@ export class Spool {
   private bufLen = 0
   /** Undelivered events in the spool. */
   pending = 0
+  /** Counts head segments dropped by the size cap: a batch read before a drop must not be committed after it. */
+  dropEpoch = 0
   private closed = false
   private readonly segMax: number
   private readonly lockPath: string
@@ -139,6 +141,7 @@ export class Spool {
       rmSync(join(this.dir, segName(seg.seq)), { force: true })
       this.segs.shift()
       this.bufSeq = -1
+      this.dropEpoch++
       this.bytes -= seg.bytes
       this.pending -= left
       this.readEnds.length = 0
