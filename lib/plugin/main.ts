@@ -86,6 +86,8 @@ export async function main(o: PluginOptions): Promise<number> {
     const onSignal = () => { signalled = true; res() }
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
+    // Our stdout closed (`| head`): stop like on a signal; undelivered events stay in the spool.
+    process.stdout.on('error', onSignal)
   })
 
   const running = delivery.run()
