@@ -40,6 +40,8 @@ export interface NflogCapture {
 const KERNEL_NLBUFSIZ_MAX = 131072
 /** Datagrams handled per drain before yielding to the event loop (sends, signals, timers). */
 const DRAIN_BUDGET = 256
+const COALESCE_DATAGRAMS = 8
+const COALESCE_MS = 2
 
 export function openNflog(opts: NflogOptions): NflogCapture {
   const lib = loadNflog()
@@ -92,6 +94,7 @@ export function openNflog(opts: NflogOptions): NflogCapture {
           await onDrained()
           continue
         }
+        let read = 0
         for (let i = 0; i < DRAIN_BUDGET && !stopped; i++) {
           const n = recv(fd, buf, MSG_DONTWAIT | MSG_TRUNC)
           if (n === -errnos.EAGAIN || n === -errnos.EINTR) break
@@ -109,12 +112,16 @@ export function openNflog(opts: NflogOptions): NflogCapture {
           }
           if (n < 0) throw userError(`NFLOG receive failed: ${strerror(-n)}`, 'ENFLOG')
           stats.datagrams += 1
+          read += 1
           if (n > buf.length) {
             stats.truncated += 1
             continue
           }
           walkNflogDatagram(buf, n, pkt, stats, deliver)
         }
+        // A trickle of small datagrams would cost a thread-pool poll and a batch each: let a few
+        // milliseconds of them gather in the socket buffer first (bounded latency, far fewer wake-ups).
+        if (read < COALESCE_DATAGRAMS && !stopped) await new Promise((r) => setTimeout(r, COALESCE_MS))
         await onDrained()
       }
     },

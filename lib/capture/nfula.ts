@@ -17,6 +17,12 @@ export const NFULA = {
 
 const NLA_TYPE_MASK = 0x3fff
 
+// Plain byte reads: Buffer#readUInt16LE/32LE showed up as ~15% of the sender's profile here.
+const u16le = (b: Buffer, o: number) => b[o]! | (b[o + 1]! << 8)
+const u32le = (b: Buffer, o: number) => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 16777216
+const u16be = (b: Buffer, o: number) => (b[o]! << 8) | b[o + 1]!
+const u32be = (b: Buffer, o: number) => b[o]! * 16777216 + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!)
+
 export interface NflogPacket {
   group: number
   family: number
@@ -66,8 +72,8 @@ export function ipOrigLen(b: Buffer, start: number, end: number): number {
 export function walkNflogDatagram(b: Buffer, len: number, pkt: NflogPacket, stats: WalkStats, onPacket: (p: NflogPacket) => void): boolean {
   let o = 0
   while (o + NLMSG_HDRLEN <= len) {
-    const mlen = b.readUInt32LE(o)
-    const type = b.readUInt16LE(o + 4)
+    const mlen = u32le(b, o)
+    const type = u16le(b, o + 4)
     if (mlen < NLMSG_HDRLEN || o + mlen > len) {
       stats.malformed += 1
       return false
@@ -90,15 +96,15 @@ export function walkNflogDatagram(b: Buffer, len: number, pkt: NflogPacket, stat
 function walkPacket(b: Buffer, start: number, end: number, pkt: NflogPacket): boolean {
   const gen = start + NLMSG_HDRLEN
   pkt.family = b[gen]!
-  pkt.group = b.readUInt16BE(gen + 2)
+  pkt.group = u16be(b, gen + 2)
   pkt.hasTimestamp = false
   pkt.payloadStart = pkt.payloadEnd = 0
   pkt.metaStart = gen
   pkt.metaEnd = end
   let a = gen + 4
   while (a + 4 <= end) {
-    const alen = b.readUInt16LE(a)
-    const atype = b.readUInt16LE(a + 2) & NLA_TYPE_MASK
+    const alen = u16le(b, a)
+    const atype = u16le(b, a + 2) & NLA_TYPE_MASK
     if (alen < 4 || a + alen > end) return false
     if (atype === NFULA.PAYLOAD) {
       pkt.payloadStart = a + 4
@@ -107,8 +113,8 @@ function walkPacket(b: Buffer, start: number, end: number, pkt: NflogPacket): bo
     } else if (atype === NFULA.TIMESTAMP && alen >= 20) {
       // struct nfulnl_msg_packet_timestamp { __be64 sec; __be64 usec; }
       pkt.hasTimestamp = true
-      pkt.tsSec = b.readUInt32BE(a + 4) * 4294967296 + b.readUInt32BE(a + 8)
-      pkt.tsUsec = b.readUInt32BE(a + 16)
+      pkt.tsSec = u32be(b, a + 4) * 4294967296 + u32be(b, a + 8)
+      pkt.tsUsec = u32be(b, a + 16)
     }
     a += (alen + 3) & ~3
   }

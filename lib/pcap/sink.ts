@@ -160,7 +160,11 @@ export function openSink(opts: SinkOptions): Sink {
       fileBytes += chunk.length
       if (!o.write(chunk) && kind === 'file') {
         // A disk keeps up; waiting here keeps memory bounded without losing packets.
-        await new Promise<void>((resolve) => { o.once('drain', resolve); o.once('error', () => resolve()) })
+        await new Promise<void>((resolve) => {
+          const done = () => { o.off('drain', done); o.off('error', done); resolve() }
+          o.on('drain', done)
+          o.on('error', done)
+        })
       }
     },
     async close() {
