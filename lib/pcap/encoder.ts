@@ -1,4 +1,4 @@
-import { forEachRecord, recordLinktype, senderLabel, type Batch, type WireRecord } from '../wire/batch.js'
+import { forEachRecord, RECORD_HEADER, recordLinktype, senderLabel, type Batch, type WireRecord } from '../wire/batch.js'
 import { ipOffset, nflogPayloadLength, writeSyntheticNflogHeader } from './convert.js'
 import { LINKTYPE, linktypeName } from './linktypes.js'
 import {
@@ -66,6 +66,10 @@ export function createEncoder(opts: EncoderOptions): OutputEncoder {
       return pcapLinktype === undefined ? undefined : pcapHeader(pcapLinktype)
     },
     encode(batch) {
+      if (opts.format === 'pcap' && pcapLinktype !== undefined && !keepNflog) {
+        const fast = encodePcapDirect(batch, pcapLinktype)
+        if (fast) return fast
+      }
       const res: EncodeResult = { preface: EMPTY, chunk: EMPTY, written: 0, bytes: 0, skipped: 0, skippedLinktype: -1 }
       const out = Buffer.allocUnsafe(batch.records.length + batch.info.count * 48 + 1024)
       let o = 0
@@ -115,6 +119,42 @@ export function createEncoder(opts: EncoderOptions): OutputEncoder {
       return res
     },
   }
+}
+
+/**
+ * The common case (every record already in the stream's link type, NFLOG captures into RAW) walked
+ * by offset: no per-record views, and short packets copied byte by byte because Buffer#copy with
+ * offsets creates a view object per call. Returns undefined when some record needs conversion,
+ * so the general path handles the batch. Bounds are checked as forEachRecord does.
+ */
+function encodePcapDirect(batch: Batch, target: number): EncodeResult | undefined {
+  const b = batch.records
+  const count = batch.info.count
+  const out = Buffer.allocUnsafe(b.length + count * 16 + 16)
+  let r = 0
+  let o = 0
+  let bytes = 0
+  for (let i = 0; i < count; i++) {
+    if (r + RECORD_HEADER > b.length) return undefined
+    const caplen = b.readUInt32BE(r + 12)
+    const metaLen = (b[r + 16]! << 8) | b[r + 17]!
+    const start = r + RECORD_HEADER + metaLen
+    const end = start + caplen
+    if (end > b.length) return undefined
+    const own = metaLen > 0 ? LINKTYPE.RAW : batch.info.linktype
+    if (own !== target || caplen > SNAPLEN) return undefined
+    writePcapRecordHeader(out, o, b.readUInt32BE(r), b.readUInt32BE(r + 4), caplen, b.readUInt32BE(r + 8))
+    o += PCAP_RECORD_HEADER
+    if (caplen < 128) {
+      for (let k = start; k < end; k++) out[o++] = b[k]!
+    } else {
+      o += b.copy(out, o, start, end)
+    }
+    bytes += caplen
+    r = end
+  }
+  if (r !== b.length) return undefined
+  return { preface: EMPTY, chunk: out.subarray(0, o), written: count, bytes, skipped: 0, skippedLinktype: -1 }
 }
 
 /**

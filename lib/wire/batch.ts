@@ -141,6 +141,18 @@ export function forEachRecord(batch: Batch, onRecord: (rec: WireRecord) => void)
 }
 
 /**
+ * Copies src[start,end) to dst at o; returns the end offset. Short runs byte by byte: in Node 20
+ * Buffer#copy with offsets makes a view object per call, which is most of the cost for small packets.
+ */
+function copyInto(dst: Buffer, o: number, src: Buffer, start: number, end: number): number {
+  if (end - start < 128) {
+    for (let k = start; k < end; k++) dst[o++] = src[k]!
+    return o
+  }
+  return o + src.copy(dst, o, start, end)
+}
+
+/**
  * Accumulates records for one source in a reusable buffer (no allocation per packet) and turns
  * them into a message once per batch.
  */
@@ -182,8 +194,8 @@ export function createBatchBuilder(id: BuilderIdentity, capacity = 1 << 20): Bat
       buf.writeUInt16BE(metaLen, used + 16)
       buf.writeUInt16BE(0, used + 18)
       let o = used + RECORD_HEADER
-      if (metaLen) o += meta!.copy(buf, o, mStart, mStart + metaLen)
-      o += data.copy(buf, o, start, start + caplen)
+      if (metaLen) o = copyInto(buf, o, meta!, mStart, mStart + metaLen)
+      o = copyInto(buf, o, data, start, start + caplen)
       used = o
       count += 1
     },
