@@ -18,8 +18,13 @@ export function ipv4String(buf: Buffer, off: number): string {
 export function ipv6String(buf: Buffer, off: number): string {
   const g: number[] = []
   for (let i = 0; i < 8; i++) g.push((buf[off + 2 * i] << 8) | buf[off + 2 * i + 1])
+  return ipv6GroupsText(g, () => ipv4String(buf, off + 12))
+}
+
+/** RFC 5952 text of eight 16-bit groups; `v4Tail` gives the dotted tail of an IPv4-mapped address. */
+export function ipv6GroupsText(g: number[], v4Tail: () => string): string {
   if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${ipv4String(buf, off + 12)}`
+    return `::ffff:${v4Tail()}`
   }
   let bestStart = -1, bestLen = 1
   for (let i = 0; i < 8;) {
