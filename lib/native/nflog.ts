@@ -42,23 +42,20 @@ export function loadNflog(): NflogLib {
   koffi.opaque('nflog_handle')
   koffi.opaque('nflog_g_handle')
   const f = (d: string) => lib.func(d)
-  const open = f('nflog_handle *nflog_open(void)')
-  const close = f('int nflog_close(nflog_handle *h)')
-  const bindPf = f('int nflog_bind_pf(nflog_handle *h, uint16_t pf)')
-  const unbindPf = f('int nflog_unbind_pf(nflog_handle *h, uint16_t pf)')
-  const bindGroup = f('nflog_g_handle *nflog_bind_group(nflog_handle *h, uint16_t num)')
-  const unbindGroup = f('int nflog_unbind_group(nflog_g_handle *gh)')
-  const setMode = f('int nflog_set_mode(nflog_g_handle *gh, uint8_t mode, uint32_t range)')
-  const setTimeout = f('int nflog_set_timeout(nflog_g_handle *gh, uint32_t timeout)')
-  const setQthresh = f('int nflog_set_qthresh(nflog_g_handle *gh, uint32_t qthresh)')
-  const setNlbufsiz = f('int nflog_set_nlbufsiz(nflog_g_handle *gh, uint32_t nlbufsiz)')
-  const setFlags = f('int nflog_set_flags(nflog_g_handle *gh, uint16_t flags)')
-  const fd = f('int nflog_fd(nflog_handle *h)')
+  // koffi functions are plain callables: the interface only names and types them.
   cached = {
-    open: () => open(), close: (h) => close(h), bindPf: (h, pf) => bindPf(h, pf), unbindPf: (h, pf) => unbindPf(h, pf),
-    bindGroup: (h, g) => bindGroup(h, g), unbindGroup: (gh) => unbindGroup(gh), setMode: (gh, m, r) => setMode(gh, m, r),
-    setTimeout: (gh, t) => setTimeout(gh, t), setQthresh: (gh, q) => setQthresh(gh, q), setNlbufsiz: (gh, n) => setNlbufsiz(gh, n),
-    setFlags: (gh, fl) => setFlags(gh, fl), fd: (h) => fd(h),
+    open: f('nflog_handle *nflog_open(void)'),
+    close: f('int nflog_close(nflog_handle *h)'),
+    bindPf: f('int nflog_bind_pf(nflog_handle *h, uint16_t pf)'),
+    unbindPf: f('int nflog_unbind_pf(nflog_handle *h, uint16_t pf)'),
+    bindGroup: f('nflog_g_handle *nflog_bind_group(nflog_handle *h, uint16_t num)'),
+    unbindGroup: f('int nflog_unbind_group(nflog_g_handle *gh)'),
+    setMode: f('int nflog_set_mode(nflog_g_handle *gh, uint8_t mode, uint32_t range)'),
+    setTimeout: f('int nflog_set_timeout(nflog_g_handle *gh, uint32_t timeout)'),
+    setQthresh: f('int nflog_set_qthresh(nflog_g_handle *gh, uint32_t qthresh)'),
+    setNlbufsiz: f('int nflog_set_nlbufsiz(nflog_g_handle *gh, uint32_t nlbufsiz)'),
+    setFlags: f('int nflog_set_flags(nflog_g_handle *gh, uint16_t flags)'),
+    fd: f('int nflog_fd(nflog_handle *h)'),
   }
   return cached
 }
