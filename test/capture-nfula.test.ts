@@ -38,14 +38,22 @@ test('walks IPv6 NFLOG messages', (t) => {
   t.deepEqual(payloads, ['hello-v6-0', 'hello-v6-1', 'hello-v6-2'])
 })
 
-test('a truncated or corrupted datagram is counted as malformed, never thrown', (t) => {
+test('a cut datagram yields its whole messages and stops where the cut one starts; corruption is malformed', (t) => {
   const b = datagram('datagram-v4.bin')
+  // Where each message starts and how long it is (nlmsghdr lengths, 4-byte aligned as laid out).
+  const msgs: Array<{ start: number; len: number }> = []
+  for (let o = 0; o < b.length; o = (o + b.readUInt32LE(o) + 3) & ~3) msgs.push({ start: o, len: b.readUInt32LE(o) })
+  t.is(msgs.length, 3)
   for (let n = 0; n < b.length; n++) {
     const stats = freshStats()
     let count = 0
-    t.notThrows(() => walkNflogDatagram(b, n, createNflogPacket(), stats, () => { count++ }))
-    t.true(count <= 3)
+    const stop = walkNflogDatagram(b, n, createNflogPacket(), stats, () => { count++ })
+    const whole = msgs.filter((m) => m.start + m.len <= n).length
+    t.is(count, whole, `cut at ${n}`)
+    t.is(stop, whole === msgs.length ? n : msgs[whole]!.start, `stop offset for a cut at ${n}`)
+    t.is(stats.malformed, 0)
   }
+  t.is(walkNflogDatagram(b, b.length, createNflogPacket(), freshStats(), () => {}), b.length)
   const bad = Buffer.from(b)
   bad.writeUInt16LE(2, 0x14) // first attribute claims 2 bytes: impossible
   const stats = freshStats()

@@ -1,5 +1,6 @@
 import { errnos, getsockoptInt, MSG_DONTWAIT, MSG_TRUNC, pollReadable, recv, setsockoptInt, SO_RCVBUF, SO_RCVBUFFORCE, SOL_SOCKET, strerror } from '../native/libc.js'
 import { AF_INET, AF_INET6, loadNflog, nflogSetupError, NFULNL_COPY_PACKET } from '../native/nflog.js'
+import { release } from 'node:os'
 import { userError } from '../util/errors.js'
 import { createNflogPacket, walkNflogDatagram, type NflogPacket, type WalkStats } from './nfula.js'
 
@@ -36,8 +37,17 @@ export interface NflogCapture {
   close(): void
 }
 
-/** Kernel upper bound for one NFLOG batch skb (nfnetlink_log caps nlbufsiz at 128 KiB). */
+/** NFULA_CFG_NLBUFSIZ: nfnetlink_log refuses more than 128 KiB per batch skb. */
 const KERNEL_NLBUFSIZ_MAX = 131072
+/**
+ * The largest datagram nfnetlink_log can send. It allocates each batch skb with
+ * alloc_skb(max(nlbufsiz, one packet's message)), at most 128 KiB since the payload is capped at
+ * 0xFFFF bytes by the copy range. alloc_skb adds skb_shared_info (~320 bytes) and kmalloc rounds
+ * 128 KiB + 320 up to the next power of two, 256 KiB; __alloc_skb then hands the whole allocation
+ * out as tailroom, and nfnetlink_log keeps appending messages until the tailroom is used. So a
+ * datagram can be up to 256 KiB minus the shared info, on any page size: 256 KiB always holds it.
+ */
+export const NFLOG_DATAGRAM_MAX = 2 * KERNEL_NLBUFSIZ_MAX
 /** Datagrams handled per drain before yielding to the event loop (sends, signals, timers). */
 const DRAIN_BUDGET = 256
 const COALESCE_DATAGRAMS = 8
@@ -70,8 +80,7 @@ export function openNflog(opts: NflogOptions): NflogCapture {
   const fd = lib.fd(h)
   const stats: NflogStats = { datagrams: 0, messages: 0, malformed: 0, errors: 0, enobufs: 0, truncated: 0, rcvbuf: 0 }
   stats.rcvbuf = setRcvbuf(fd, opts.rcvbuf)
-  // One datagram holds up to nlbufsiz of messages, or a single larger packet.
-  const buf = Buffer.allocUnsafe(KERNEL_NLBUFSIZ_MAX + 65536 + 4096)
+  const buf = Buffer.allocUnsafe(NFLOG_DATAGRAM_MAX)
   const pkt = createNflogPacket()
   let stopped = false
   let closed = false
@@ -114,10 +123,16 @@ export function openNflog(opts: NflogOptions): NflogCapture {
           stats.datagrams += 1
           read += 1
           if (n > buf.length) {
+            // Cannot happen with the bound above; if a kernel ever sends more, keep the whole
+            // messages and say loudly that the rest was lost.
             stats.truncated += 1
+            walkNflogDatagram(buf, buf.length, pkt, stats, deliver)
+            if (stats.truncated === 1 || stats.truncated % 1000 === 0) {
+              log(`NFLOG datagram of ${n} bytes cut to the ${buf.length}-byte receive buffer (${stats.truncated} so far): the packets in the cut part are lost; lower the rule's --nflog-size or --libnflog-nlbufsiz, and report this kernel (${release()})`)
+            }
             continue
           }
-          walkNflogDatagram(buf, n, pkt, stats, deliver)
+          if (walkNflogDatagram(buf, n, pkt, stats, deliver) < n) stats.malformed += 1
         }
         // A trickle of small datagrams would cost a thread-pool poll and a batch each: let a few
         // milliseconds of them gather in the socket buffer first (bounded latency, far fewer wake-ups).

@@ -66,18 +66,17 @@ export function ipOrigLen(b: Buffer, start: number, end: number): number {
 }
 
 /**
- * Calls onPacket for each NFULNL_MSG_PACKET in `b[0, len)`. Returns false if the datagram was
- * malformed (the remainder is skipped and counted).
+ * Calls onPacket for each NFULNL_MSG_PACKET in `b[0, len)`. Returns the offset where the walk
+ * stopped: `len` when every message was whole, less at a message with an impossible length or one
+ * running past `len` (the caller tells a malformed datagram from one the receive buffer cut).
+ * Packets with impossible attributes are counted in stats.malformed and skipped.
  */
-export function walkNflogDatagram(b: Buffer, len: number, pkt: NflogPacket, stats: WalkStats, onPacket: (p: NflogPacket) => void): boolean {
+export function walkNflogDatagram(b: Buffer, len: number, pkt: NflogPacket, stats: WalkStats, onPacket: (p: NflogPacket) => void): number {
   let o = 0
   while (o + NLMSG_HDRLEN <= len) {
     const mlen = u32le(b, o)
     const type = u16le(b, o + 4)
-    if (mlen < NLMSG_HDRLEN || o + mlen > len) {
-      stats.malformed += 1
-      return false
-    }
+    if (mlen < NLMSG_HDRLEN || o + mlen > len) return o
     if (type === NFULNL_MSG_PACKET && mlen >= NLMSG_HDRLEN + 4) {
       stats.messages += 1
       if (!walkPacket(b, o, o + mlen, pkt)) {
@@ -90,7 +89,7 @@ export function walkNflogDatagram(b: Buffer, len: number, pkt: NflogPacket, stat
     }
     o += (mlen + 3) & ~3
   }
-  return true
+  return Math.min(o, len)
 }
 
 function walkPacket(b: Buffer, start: number, end: number, pkt: NflogPacket): boolean {
