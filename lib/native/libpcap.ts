@@ -1,4 +1,5 @@
 import koffi from 'koffi'
+import { dltName, linktypeName, linktypeToDlt } from '../pcap/linktypes.js'
 import { userError } from '../util/errors.js'
 
 /**
@@ -7,12 +8,13 @@ import { userError } from '../util/errors.js'
  * The only file that loads libpcap. Debian ships the library as libpcap.so.0.8.
  */
 interface Lib {
-  openDead: (linktype: number, snaplen: number) => unknown
+  openDead: (dlt: number, snaplen: number) => unknown
   compile: (p: unknown, prog: Buffer, expr: string, optimize: number, netmask: number) => number
   geterr: (p: unknown) => string
   offlineFilter: (prog: Buffer, hdr: Buffer, data: Buffer) => number
   freecode: (prog: Buffer) => void
   close: (p: unknown) => void
+  valToName: (dlt: number) => string | null
 }
 
 let lib: Lib | null = null
@@ -38,6 +40,7 @@ function load(): Lib {
     offlineFilter: handle.func('int pcap_offline_filter(void *fp, void *h, void *pkt)'),
     freecode: handle.func('void pcap_freecode(void *fp)'),
     close: handle.func('void pcap_close(pcap_t_pzp *p)'),
+    valToName: handle.func('const char *pcap_datalink_val_to_name(int dlt)'),
   }
   return lib
 }
@@ -53,17 +56,29 @@ export interface BpfProgram {
 /** PCAP_NETMASK_UNKNOWN: "ip broadcast" cannot be used, everything else compiles. */
 const NETMASK_UNKNOWN = 0xffffffff
 
-/** Compile `expr` (tcpdump syntax) for `linktype`; a syntax error is a user error naming it. */
+/** pcap_geterr when the optimiser proves that no packet of this link type can match. */
+const REJECTS_ALL = 'expression rejects all packets'
+
+/**
+ * Compile `expr` (tcpdump syntax) for packets of LINKTYPE `linktype`. pcap_open_dead wants a DLT,
+ * not the LINKTYPE a capture file or batch carries (LINKTYPE_RAW 101 is DLT_RAW 12): the number
+ * goes through linktypeToDlt first. Failures are user errors naming the expression and link type;
+ * code EBPFNONE when libpcap refuses only because nothing of that link type could match (`ip6` on
+ * LINKTYPE_IPV4), EBPF otherwise.
+ */
 export function compileBpf(expr: string, linktype: number, snaplen = 262144): BpfProgram {
   const l = load()
-  const pcap = l.openDead(linktype, snaplen)
-  if (!pcap) throw userError(`cannot compile filter: pcap_open_dead failed for link type ${linktype}`, 'EBPF')
+  const dlt = linktypeToDlt(linktype)
+  const dn = dltName(dlt)
+  const what = `link type ${linktypeName(linktype)}${dlt === linktype ? '' : ` (${dn.startsWith('DLT_') ? dn : `DLT_${dn}`})`}`
+  const pcap = l.openDead(dlt, snaplen)
+  if (!pcap) throw userError(`cannot compile filter: pcap_open_dead failed for ${what}`, 'EBPF')
   // struct bpf_program { u_int bf_len; struct bpf_insn *bf_insns; } (16 bytes on LP64).
   const prog = Buffer.alloc(16)
   if (l.compile(pcap, prog, expr, 1, NETMASK_UNKNOWN) !== 0) {
     const why = l.geterr(pcap)
     l.close(pcap)
-    throw userError(`bad filter "${expr}": ${why}`, 'EBPF')
+    throw userError(`bad filter "${expr}" for ${what}: ${why}`, why === REJECTS_ALL ? 'EBPFNONE' : 'EBPF')
   }
   // struct pcap_pkthdr { struct timeval ts; bpf_u_int32 caplen; bpf_u_int32 len; }: 24 bytes, reused.
   const hdr = Buffer.alloc(24)
@@ -81,4 +96,9 @@ export function compileBpf(expr: string, linktype: number, snaplen = 262144): Bp
       l.close(pcap)
     },
   }
+}
+
+/** pcap_datalink_val_to_name: libpcap's own name for a DLT ("RAW" for 12), null when it has none. */
+export function libpcapDltName(dlt: number): string | null {
+  return load().valToName(dlt) ?? null
 }

@@ -1,11 +1,11 @@
 import { fstatSync } from 'node:fs'
 import { Publisher, Pull, Subscriber } from 'zeromq'
 import type { TrackConfig } from '../filter/config.js'
-import { createCaptureReader } from '../pcap/reader.js'
 import { formatCounters, installSignals } from '../util/stats.js'
-import { codedError, isPipeError, messageOf } from '../util/errors.js'
+import { isPipeError, messageOf, type PipeError } from '../util/errors.js'
 import { decodeBatch, forEachRecord, recordLinktype } from '../wire/batch.js'
 import { endpointError } from '../wire/endpoint.js'
+import { readCaptureInput } from './capture-input.js'
 import { EventOutput } from './output.js'
 import { PacketPipeline } from './pipeline.js'
 
@@ -47,7 +47,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
   const out = new EventOutput(o.stdout ? (o.output ?? process.stdout) : null, pub, stop)
   const pipeline = new PacketPipeline({
     config: o.config, attributes: o.attributes, packets: o.packets, dropBadChecksum: o.dropBadChecksum,
-    maxSessions: o.maxSessions, onEvent: (ev) => out.write(ev), onPacket: (p) => out.write(p),
+    maxSessions: o.maxSessions, onEvent: (ev) => out.write(ev), onPacket: (p) => out.write(p), log,
   })
   const tracker = pipeline.tracker
   const badInput = { badBatches: 0, badRecords: 0 }
@@ -84,27 +84,24 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     pipeline.packet(linktype, data, sec, nsec, len, sensor)
   }
 
+  // Bad stdin input ends the run with its one line and exit 1, after the events of what was read.
+  let inputError: PipeError | null = null
   try {
     if (o.source === '-') {
       const input = o.input ?? process.stdin
       stopSource = () => { (input as NodeJS.ReadStream).destroy?.() }
-      const reader = createCaptureReader((p) => onPacket(p.linktype, p.data, p.tsSec, p.tsNsec, p.origLen, sensorIdx))
-      let sawData = false
-      try {
-        for await (const chunk of input as AsyncIterable<Buffer>) {
-          sawData = true
-          reader.push(chunk)
+      const res = await readCaptureInput(
+        input, 'stdin',
+        (p) => onPacket(p.linktype, p.data, p.tsSec, p.tsNsec, p.origLen, sensorIdx),
+        async () => {
           out.flush()
           if (out.congested) await out.drained()
-          if (stopping || out.closed) break
-        }
-      } catch (err) {
-        if (!stopping) throw err
-      }
-      if (!sawData && !stopping) throw codedError('Cannot decode capture (empty input: no pcap header)', 'EPCAPEMPTY')
-      reader.end()
-      badInput.badRecords = reader.stats.badRecords
-      if (reader.stats.error) log(reader.stats.error)
+          return stopping || out.closed
+        },
+        () => stopping,
+      )
+      badInput.badRecords = res.badRecords
+      inputError = res.error
     } else {
       const sock = o.pull ? new Pull({ receiveHighWaterMark: 10_000 }) : new Subscriber({ receiveHighWaterMark: 10_000 })
       stopSource = () => sock.close()
@@ -145,8 +142,9 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     pipeline.close()
     await out.end()
     pub?.close()
-    report()
+    if (inputError === null) report()
   }
+  if (inputError !== null) throw inputError
   return 0
 }
 

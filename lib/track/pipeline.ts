@@ -2,9 +2,9 @@ import { decodePacket, type DecodedPacket } from '../decode/packet.js'
 import { decodeSummary } from '../decode/summary-decoder.js'
 import { createSummary } from '../decode/summary.js'
 import { compileAttributeFilter } from '../filter/attributes.js'
+import { createBpfFilter, type BpfFilter } from '../filter/bpf.js'
 import type { TrackConfig } from '../filter/config.js'
 import { compileSessionFilter } from '../filter/session-filter.js'
-import { compileBpf, type BpfProgram } from '../native/libpcap.js'
 import type { SessionEvent } from './session-event.js'
 import { Tracker } from './tracker.js'
 
@@ -17,6 +17,8 @@ export interface PipelineOptions {
   maxSessions: number
   onEvent: (ev: SessionEvent) => void
   onPacket: (pkt: DecodedPacket) => void
+  /** One-line warnings (a link type the bpf expression cannot be compiled for). */
+  log?: (msg: string) => void
 }
 
 /**
@@ -28,13 +30,13 @@ export class PacketPipeline {
   readonly tracker: Tracker
   readonly counters = { packets: 0, badChecksum: 0, bpfDropped: 0, attrDropped: 0, decodeErrors: 0 }
   private readonly summary = createSummary()
-  private readonly bpf = new Map<number, BpfProgram>()
-  private readonly bpfExpr: string | null
+  private readonly bpf: BpfFilter | null
   private readonly attr: ((p: DecodedPacket) => boolean) | null
 
   constructor(private readonly opts: PipelineOptions) {
     const f = opts.config.filter
-    this.bpfExpr = f.bpf
+    // Compiles for Ethernet now (a bad expression fails at start), other link types on first sight.
+    this.bpf = f.bpf === null ? null : createBpfFilter(f.bpf, opts.log ?? (() => {}))
     const attrs = opts.attributes ?? f.attributes
     this.attr = attrs ? compileAttributeFilter(attrs) : null
     const dnsPorts = new Set<number>([53, 5353, ...f.dns.ports])
@@ -44,22 +46,11 @@ export class PacketPipeline {
       admission: compileSessionFilter(f),
       dnsPorts,
     })
-    // A bad expression must fail at start, not at the first packet: compile for Ethernet now.
-    if (this.bpfExpr !== null) this.programFor(1)
-  }
-
-  private programFor(linktype: number): BpfProgram {
-    let p = this.bpf.get(linktype)
-    if (!p) {
-      p = compileBpf(this.bpfExpr as string, linktype)
-      this.bpf.set(linktype, p)
-    }
-    return p
   }
 
   packet(linktype: number, data: Buffer, tsSec: number, tsNsec: number, origLen: number, sensor: number): void {
     this.counters.packets += 1
-    if (this.bpfExpr !== null && !this.programFor(linktype).matches(data, origLen)) {
+    if (this.bpf !== null && !this.bpf.matches(linktype, data, origLen)) {
       this.counters.bpfDropped += 1
       return
     }
@@ -90,7 +81,6 @@ export class PacketPipeline {
   }
 
   close(): void {
-    for (const p of this.bpf.values()) p.close()
-    this.bpf.clear()
+    this.bpf?.close()
   }
 }
