@@ -48,17 +48,90 @@ test('pcap --linktype nflog keeps the NFLOG metadata, and wraps plain IP packets
   t.is(pkts[1]!.hex, '02000000' + tlv(ipv4.length) + ipv4.toString('hex'))
 })
 
-test('pcapng: one interface per sender, source and link type; nanosecond timestamps; IDBs re-sent in the preamble', (t) => {
+test('pcapng: one link type for every interface, chosen as in pcap; one interface per sender and source', (t) => {
   const enc = createEncoder({ format: 'pcapng', application: 'test' })
+  t.is(enc.linktype, undefined)
+  const a = enc.encode(batch(LINKTYPE.ETHERNET, [{ data: eth(ipv4) }], 'pcap:-', 'west'))
+  const b = enc.encode(batch(LINKTYPE.ETHERNET, [{ data: eth(Buffer.alloc(28), 0x0806) }], 'pcap:-', 'east'))
+  const c = enc.encode(batch(LINKTYPE.RAW, [{ data: ipv4 }], 'pcap:-', 'south'))
+  const d = enc.encode(batch(LINKTYPE.ETHERNET, [{ data: vlan(ipv4) }], 'pcap:-', 'west'))
+  t.is(enc.linktype, LINKTYPE.ETHERNET)
+  t.like(c, { written: 0, skipped: 1, skippedLinktype: LINKTYPE.RAW })
+  // A sender whose every packet is skipped gets no interface.
+  t.is(c.preface.length, 0)
+  t.is(d.preface.length, 0)
+  const pkts = read(Buffer.concat([enc.preamble()!, a.chunk, b.chunk, d.chunk]))
+  t.deepEqual(pkts.map((p) => [p.iface, p.linktype]), [[0, 1], [1, 1], [0, 1]])
+  // Every IDB a reader gets carries that one link type, as libpcap requires.
+  t.is(idbLinktypes(enc.preamble()!).join(), '1,1')
+})
+
+test('pcapng RAW: conversions as in pcap, and one interface for every sender (libpcap refuses a second LINKTYPE_RAW IDB)', (t) => {
+  const enc = createEncoder({ format: 'pcapng', application: 'test' })
+  const meta = Buffer.from('02000007080001000800030000000000', 'hex')
+  const a = enc.encode(batch(LINKTYPE.RAW, [{ data: ipv4 }], 'pcap:-', 'west'))
+  const b = enc.encode(batch(LINKTYPE.ETHERNET, [{ data: eth(Buffer.alloc(28), 0x0806) }, { data: vlan(ipv4) }], 'pcap:-', 'east'))
+  const c = enc.encode(batch(LINKTYPE.NFLOG, [{ data: ipv4, meta }], 'nflog:7', 'east'))
+  t.is(enc.linktype, LINKTYPE.RAW)
+  t.like(a, { written: 1, skipped: 0 })
+  t.like(b, { written: 1, skipped: 1, skippedLinktype: LINKTYPE.ETHERNET })
+  t.like(c, { written: 1, skipped: 0 })
+  t.is(b.preface.length + c.preface.length, 0)
+  const pkts = read(Buffer.concat([enc.preamble()!, a.chunk, b.chunk, c.chunk]))
+  t.deepEqual(pkts.map((p) => [p.iface, p.linktype, p.hex]), [[0, 101, ipv4.toString('hex')], [0, 101, ipv4.toString('hex')], [0, 101, ipv4.toString('hex')]])
+  t.is(idbLinktypes(enc.preamble()!).join(), '101')
+  t.true(enc.preamble()!.includes(Buffer.from('all senders')))
+})
+
+test('pcapng --linktype nflog: every interface NFLOG; IP frames of other link types get a minimal header', (t) => {
+  const enc = createEncoder({ format: 'pcapng', linktype: LINKTYPE.NFLOG, application: 'test' })
+  t.is(enc.linktype, LINKTYPE.NFLOG)
+  const a = enc.encode(batch(LINKTYPE.ETHERNET, [{ data: eth(ipv4) }, { data: eth(Buffer.alloc(28), 0x0806) }], 'pcap:-', 'east'))
+  const b = enc.encode(batch(LINKTYPE.RAW, [{ data: ipv4 }], 'pcap:-', 'west'))
+  t.like(a, { written: 1, skipped: 1 })
+  const tlv = Buffer.from([(ipv4.length + 4) & 0xff, (ipv4.length + 4) >> 8, 9, 0]).toString('hex')
+  const pkts = read(Buffer.concat([enc.preamble()!, a.chunk, b.chunk]))
+  t.deepEqual(pkts.map((p) => [p.iface, p.linktype, p.hex]), [[0, 239, '02000000' + tlv + ipv4.toString('hex')], [1, 239, '02000000' + tlv + ipv4.toString('hex')]])
+  t.is(idbLinktypes(enc.preamble()!).join(), '239,239')
+})
+
+test('pcapng mixedLinktypes: one interface per sender, source and link type; nanosecond timestamps; IDBs re-sent in the preamble', (t) => {
+  const enc = createEncoder({ format: 'pcapng', mixedLinktypes: true, application: 'test' })
   const a = enc.encode(batch(LINKTYPE.ETHERNET, [{ data: eth(Buffer.alloc(28), 0x0806) }], 'pcap:-', 'east'))
   const b = enc.encode(batch(LINKTYPE.RAW, [{ data: ipv4 }], 'pcap:-', 'west'))
   const c = enc.encode(batch(LINKTYPE.ETHERNET, [{ data: eth(ipv4) }], 'pcap:-', 'east'))
+  const d = enc.encode(batch(LINKTYPE.RAW, [{ data: ipv4 }], 'pcap:-', 'east'))
+  t.is(enc.linktype, undefined)
   t.true(a.preface.length > 0)
   t.true(b.preface.length > 0)
   t.is(c.preface.length, 0)
-  const live = read(Buffer.concat([enc.preamble()!.subarray(0, 0), createEncoder({ format: 'pcapng', application: 'x' }).preamble()!, a.preface, a.chunk, b.preface, b.chunk, c.chunk]))
-  t.deepEqual(live.map((p) => [p.iface, p.linktype, p.tsNsec]), [[0, 1, 123456789], [1, 101, 123456789], [0, 1, 123456789]])
+  t.true(d.preface.length > 0)
+  const live = read(Buffer.concat([createEncoder({ format: 'pcapng', application: 'x' }).preamble()!, a.preface, a.chunk, b.preface, b.chunk, c.chunk, d.preface, d.chunk]))
+  t.deepEqual(live.map((p) => [p.iface, p.linktype, p.tsNsec]), [[0, 1, 123456789], [1, 101, 123456789], [0, 1, 123456789], [2, 101, 123456789]])
   // A new reader gets the section header and every interface again, then only packets.
   const again = read(Buffer.concat([enc.preamble()!, c.chunk]))
   t.deepEqual(again.map((p) => [p.iface, p.linktype]), [[0, 1]])
+  t.is(idbLinktypes(enc.preamble()!).join(), '1,101,101')
 })
+
+test('the skip explanation names the options that keep the packets, and who can read the result', (t) => {
+  const explain = (format: 'pcap' | 'pcapng', first: number, firstData: Buffer, skipped: number) => {
+    const enc = createEncoder({ format, application: 'test' })
+    enc.encode(batch(first, [{ data: firstData }]))
+    return enc.explainSkip(skipped)
+  }
+  // Non-IP frames next to a RAW stream: only mixed link types keep them.
+  t.is(explain('pcap', LINKTYPE.RAW, ipv4, LINKTYPE.ETHERNET), 'they carry no IP packet and this pcap stream has link type RAW and libpcap readers (tcpdump, Snort) take one per file; --format pcapng --mixed-linktypes keeps every link type, for tshark/Wireshark only')
+  // IP-carrying frames next to an Ethernet stream: a RAW or NFLOG output keeps them for every reader.
+  t.is(explain('pcapng', LINKTYPE.ETHERNET, eth(ipv4), LINKTYPE.RAW), 'this pcapng stream has link type ETHERNET and libpcap readers (tcpdump, Snort) take one per file; --linktype raw or --linktype nflog keeps their IP packets readable by every reader; --mixed-linktypes keeps every link type, for tshark/Wireshark only')
+  t.is(explain('pcap', LINKTYPE.ETHERNET, eth(ipv4), 127), 'they cannot be converted and this pcap stream has link type ETHERNET and libpcap readers (tcpdump, Snort) take one per file; --format pcapng --mixed-linktypes keeps every link type, for tshark/Wireshark only')
+})
+
+/** The link type of every Interface Description Block in a pcapng byte stream. */
+function idbLinktypes(b: Buffer): number[] {
+  const out: number[] = []
+  for (let o = 0; o + 12 <= b.length; o += b.readUInt32LE(o + 4)) {
+    if (b.readUInt32LE(o) === 1) out.push(b.readUInt16LE(o + 8))
+  }
+  return out
+}

@@ -9,6 +9,8 @@ import { createCaptureReader } from '../lib/pcap/reader.js'
 import { deflateSync } from 'node:zlib'
 import { corpusDir, existsSync, fixtures, ipcEndpoint, runTool, sleep, tempDir, waitFor } from './helpers/env.js'
 import { counters, readPackets, startRecv } from './helpers/pipeline.js'
+import { ethernet, ipv4, ipv6, udp } from './helpers/packet-builder.js'
+import { nflogPayloadLength, nflogPayloadOffset } from '../lib/pcap/convert.js'
 
 const fixture = (name: string) => join(fixtures, 'tcpdump', name)
 const LINKTYPE_FIXTURES = [
@@ -16,13 +18,13 @@ const LINKTYPE_FIXTURES = [
   'quic_handshake_truncated.pcap', 'isis-infinite-loop.pcap', 'ieee802.11_exthdr.pcap',
 ]
 
-/** send - < FILE, then stop recv and return what it wrote. */
-async function replay(files: string[], recvArgs: string[], sendArgs: string[] = []) {
+/** send - < FILE (one after the other), then stop recv and return what it wrote. */
+async function replay(files: string[], recvArgs: string[], sendArgs: string[] | ((i: number) => string[]) = []) {
   const { dir, cleanup } = tempDir()
   const ep = ipcEndpoint()
   const out = join(dir, 'out.pcap')
   const recv = await startRecv([ep, out, ...recvArgs])
-  const sends = files.map((f) => runTool('send', ['-', ep, ...sendArgs], readFileSync(f), 60000))
+  const sends = files.map((f, i) => runTool('send', ['-', ep, ...(typeof sendArgs === 'function' ? sendArgs(i) : sendArgs)], readFileSync(f), 60000))
   // Stop only once the receiver has taken everything the senders say they sent.
   const sent = sends.reduce((n, s) => n + (counters(s.stderr).packets_sent ?? 0), 0)
   await waitFor(() => (recv.child.kill('SIGUSR1'), counters(recv.stderr(), 'counters').packets_in === sent), 30000, `${sent} packets at the receiver`)
@@ -30,9 +32,9 @@ async function replay(files: string[], recvArgs: string[], sendArgs: string[] = 
   return { out, recv, sends, cleanup, packets: readPackets(out) }
 }
 
-test('captures of many link types reach the receiver packet for packet (pcapng keeps each link type)', async (t) => {
+test('captures of many link types reach the receiver packet for packet (pcapng --mixed-linktypes keeps each link type)', async (t) => {
   const files = LINKTYPE_FIXTURES.map(fixture)
-  const r = await replay(files, ['--format', 'pcapng'])
+  const r = await replay(files, ['--format', 'pcapng', '--mixed-linktypes'])
   t.teardown(r.cleanup)
   const expected = files.flatMap((f) => readPackets(f))
   t.is(r.packets.length, expected.length)
@@ -52,10 +54,110 @@ test('plain pcap with mixed senders: IP-carrying frames become RAW, the rest are
   t.is(r.packets.length, 9 + ospfIp.length)
   const c = counters(r.recv.stderr())
   t.is(c.skipped_linktype, 30 - ospfIp.length + 26)
-  t.regex(r.recv.stderr(), /link type LINKTYPE_127 from .* skipped: .*use --format pcapng/)
+  t.regex(r.recv.stderr(), /link type LINKTYPE_127 from .* skipped: they carry no IP packet and this pcap stream has link type RAW .*; --format pcapng --mixed-linktypes keeps every link type, for tshark\/Wireshark only/)
   const tcpdump = spawnSync('tcpdump', ['-n', '-r', r.out], { encoding: 'utf8' })
   t.is(tcpdump.status, 0, tcpdump.stderr)
   t.is(tcpdump.stdout.trim().split('\n').length, r.packets.length)
+})
+
+/** A pcap file of `linktype` holding `frames`, one second apart. */
+function pcapFile(path: string, linktype: number, frames: Buffer[]): void {
+  const h = Buffer.alloc(24)
+  h.writeUInt32LE(0xa1b2c3d4, 0); h.writeUInt16LE(2, 4); h.writeUInt16LE(4, 6); h.writeUInt32LE(65535, 16); h.writeUInt32LE(linktype, 20)
+  const recs = frames.map((f, i) => {
+    const r = Buffer.alloc(16)
+    r.writeUInt32LE(1700000000 + i, 0); r.writeUInt32LE(f.length, 8); r.writeUInt32LE(f.length, 12)
+    return Buffer.concat([r, f])
+  })
+  writeFileSync(path, Buffer.concat([h, ...recs]))
+}
+
+/** Three senders of three link types: raw IP (babel), Ethernet (IPv4, VLAN-tagged IPv6, ARP) and NFLOG. */
+function mixedSenders(dir: string) {
+  const ether = join(dir, 'ether.pcap')
+  const v4 = ipv4(17, udp(1000, 53, Buffer.from('eth-v4')))
+  const v6 = ipv6(17, udp(1000, 53, Buffer.from('eth-v6')))
+  const arp = Buffer.from('0001080006040001020000000001c0000201000000000000c0000202', 'hex')
+  pcapFile(ether, 1, [ethernet(0x0800, v4), ethernet(0x86dd, v6, [[0x8100, 10]]), ethernet(0x0806, arp), ethernet(0x0800, v4), ethernet(0x0806, arp)])
+  return {
+    files: [fixture('babel_rtt.pcap'), ether, fixture('nflog.pcap')],
+    sensors: ['raw', 'ether', 'nflog'],
+    /** What a RAW output holds for each sender, in order. */
+    rawIp: [readPackets(fixture('babel_rtt.pcap')).map((p) => p.data), [v4, v6, v4], readPackets(fixture('nflog.pcap')).map((p) => {
+      const off = nflogPayloadOffset(p.data)
+      return p.data.subarray(off, off + nflogPayloadLength(p.data, off))
+    })],
+    arps: 2,
+  }
+}
+
+test('pcapng with mixed senders (default): one link type, conversions where lossless, and tcpdump reads the whole file', async (t) => {
+  const { dir, cleanup } = tempDir()
+  t.teardown(cleanup)
+  const m = mixedSenders(dir)
+  const r = await replay(m.files, ['--format', 'pcapng'], (i) => ['--sensor-id', m.sensors[i]!])
+  t.teardown(r.cleanup)
+  const sent = r.sends.reduce((n, s) => n + (counters(s.stderr).packets_sent ?? 0), 0)
+  const c = counters(r.recv.stderr())
+  t.is(sent, 9 + 5 + 4)
+  t.is(c.skipped_linktype, m.arps)
+  t.is(c.packets_written, sent - m.arps)
+  // The first packet is raw IP, so the file is RAW: Ethernet and NFLOG frames lose only their framing,
+  // and every sender shares the one interface libpcap accepts for LINKTYPE_RAW.
+  t.true(r.packets.every((p) => p.linktype === 101 && p.iface === 0))
+  t.deepEqual(r.packets.map((p) => p.data.toString('hex')), m.rawIp.flat().map((d) => d.toString('hex')))
+  t.regex(r.recv.stderr(), /link type ETHERNET from [^ ]+\/ether skipped: they carry no IP packet and this pcapng stream has link type RAW .*; --mixed-linktypes keeps every link type, for tshark\/Wireshark only/)
+  const tcpdump = spawnSync('tcpdump', ['-n', '-r', r.out], { encoding: 'utf8' })
+  t.is(tcpdump.status, 0, tcpdump.stderr)
+  t.is(tcpdump.stdout.trim().split('\n').length, sent - c.skipped_linktype!)
+  t.regex(tcpdump.stderr, /link-type RAW/)
+})
+
+test('pcapng --linktype nflog with mixed senders: one NFLOG interface per sender, and tcpdump reads the whole file', async (t) => {
+  const { dir, cleanup } = tempDir()
+  t.teardown(cleanup)
+  const m = mixedSenders(dir)
+  const r = await replay(m.files, ['--format', 'pcapng', '--linktype', 'nflog'], (i) => ['--sensor-id', m.sensors[i]!])
+  t.teardown(r.cleanup)
+  const c = counters(r.recv.stderr())
+  t.like(c, { packets_in: 18, skipped_linktype: m.arps, packets_written: 18 - m.arps })
+  t.true(r.packets.every((p) => p.linktype === 239))
+  // Raw IP and Ethernet IP packets get a minimal NFLOG header; the NFLOG sender's frames are kept whole.
+  const ip = (d: Buffer) => { const off = nflogPayloadOffset(d); return d.subarray(off, off + nflogPayloadLength(d, off)).toString('hex') }
+  const byIface = [0, 1, 2].map((i) => r.packets.filter((p) => p.iface === i).map((p) => ip(p.data)))
+  t.deepEqual(byIface, m.rawIp.map((pkts) => pkts.map((d) => d.toString('hex'))))
+  t.deepEqual(r.packets.filter((p) => p.iface === 2).map((p) => p.data.toString('hex')), readPackets(fixture('nflog.pcap')).map((p) => p.data.toString('hex')))
+  const tcpdump = spawnSync('tcpdump', ['-n', '-r', r.out], { encoding: 'utf8' })
+  t.is(tcpdump.status, 0, tcpdump.stderr)
+  t.is(tcpdump.stdout.trim().split('\n').length, 18 - m.arps)
+  t.regex(tcpdump.stderr, /link-type NFLOG/)
+})
+
+test('pcapng --mixed-linktypes keeps every packet in its own link type: tshark reads them all, tcpdump refuses the file', async (t) => {
+  const { dir, cleanup } = tempDir()
+  t.teardown(cleanup)
+  const m = mixedSenders(dir)
+  const r = await replay(m.files, ['--format', 'pcapng', '--mixed-linktypes'], (i) => ['--sensor-id', m.sensors[i]!])
+  t.teardown(r.cleanup)
+  t.like(counters(r.recv.stderr()), { packets_in: 18, packets_written: 18, skipped_linktype: 0 })
+  const tshark = spawnSync('tshark', ['-n', '-r', r.out, '-T', 'fields', '-e', 'frame.interface_id', '-e', 'frame.interface_name', '-e', 'frame.protocols'], { encoding: 'utf8' })
+  t.is(tshark.status, 0, tshark.stderr)
+  const rows = tshark.stdout.trim().split('\n').map((l) => l.split('\t'))
+  t.is(rows.length, 18)
+  const perIface = new Map<string, { name: string; link: Set<string>; n: number }>()
+  for (const [id, name, protos] of rows) {
+    const e = perIface.get(id!) ?? { name: name!, link: new Set<string>(), n: 0 }
+    e.link.add(protos!.split(':')[0]!)
+    e.n += 1
+    perIface.set(id!, e)
+  }
+  t.deepEqual([...perIface.entries()].map(([id, e]) => [id, e.name.replace(/^.*\//, ''), [...e.link].join(), e.n]), [
+    ['0', 'raw:pcap:-', 'raw', 9], ['1', 'ether:pcap:-', 'eth', 5], ['2', 'nflog:pcap:-', 'nflog', 4],
+  ])
+  // The trade-off this flag documents: libpcap readers (tcpdump, Snort) refuse such a file.
+  const tcpdump = spawnSync('tcpdump', ['-n', '-r', r.out], { encoding: 'utf8' })
+  t.not(tcpdump.status, 0)
+  t.regex(tcpdump.stderr, /an interface has a type 1 different from the type of the first interface/)
 })
 
 function bigPcap(path: string, packets: number, size: number): void {
@@ -184,6 +286,8 @@ test('user mistakes end in one clear line and a non-zero exit', (t) => {
     ['send', ['pcap:/nonexistent.pcap', 'tcp://127.0.0.1:1'], /cannot read \/nonexistent.pcap: no such file/],
     ['recv', ['tcp://127.0.0.1:1', '-', '--format', 'xml'], /--format expects pcap or pcapng/],
     ['recv', ['tcp://127.0.0.1:1', '-', '--linktype', 'bogus'], /--linktype expects/],
+    ['recv', ['tcp://127.0.0.1:1', '-', '--mixed-linktypes'], /--mixed-linktypes needs --format pcapng/],
+    ['recv', ['tcp://127.0.0.1:1', '-', '--format', 'pcapng', '--mixed-linktypes', '--linktype', 'raw'], /--linktype may only be auto or nflog/],
     ['recv', ['tcp://10.255.255.1:1', '-'], /^pcap-zmq-recv: cannot bind tcp:\/\/10.255.255.1:1: /],
     ['query', ['nope'], /is not a ZeroMQ endpoint/],
   ]
@@ -216,7 +320,7 @@ test('optional sweep: every capture in the tcpdump corpus goes through the send 
   let total = 0
   let refused = 0
   for (const f of files) {
-    const enc = createEncoder({ format: 'pcapng', application: 'sweep' })
+    const enc = createEncoder({ format: 'pcapng', mixedLinktypes: true, application: 'sweep' })
     const builders = new Map<string, ReturnType<typeof createBatchBuilder>>()
     const chunks: Buffer[] = []
     let n = 0

@@ -1,5 +1,5 @@
 import type { RecvOptions } from '../pipeline/recv.js'
-import { linktypeFromName } from '../pcap/linktypes.js'
+import { LINKTYPE, linktypeFromName } from '../pcap/linktypes.js'
 import { loadFlagConfig } from '../util/config.js'
 import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
@@ -8,7 +8,7 @@ import { bool, givenFlags, MiB, num, str } from './options.js'
 
 export const NAME = 'pcap-zmq-recv'
 const CONFIG_KEYS = [
-  'format', 'linktype', 'rotate-size', 'rotate-seconds', 'rotate-count', 'publish', 'buffer-interface',
+  'format', 'linktype', 'mixed-linktypes', 'rotate-size', 'rotate-seconds', 'rotate-count', 'publish', 'buffer-interface',
   'buffer-window', 'zmq-buffer', 'max-pending', 'stats-interval', 'debug',
 ] as const
 
@@ -24,6 +24,9 @@ export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: strin
     linktype = linktypeFromName(str('linktype', lt))
     if (linktype === undefined || linktype < 0 || linktype > 0xffff) throw userError(`--linktype expects auto, raw, nflog, ethernet or a LINKTYPE number, got "${String(lt)}"`, 'EUSAGE')
   }
+  const mixedLinktypes = bool('mixed-linktypes', get('mixed-linktypes') ?? false)
+  if (mixedLinktypes && format !== 'pcapng') throw userError('--mixed-linktypes needs --format pcapng (a pcap file has one link type)', 'EUSAGE')
+  if (mixedLinktypes && linktype !== undefined && linktype !== LINKTYPE.NFLOG) throw userError('--mixed-linktypes keeps each packet\'s link type: --linktype may only be auto or nflog with it', 'EUSAGE')
   const publish = get('publish')
   const bif = get('buffer-interface')
   const window = get('buffer-window')
@@ -35,6 +38,7 @@ export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: strin
     output,
     format,
     linktype,
+    mixedLinktypes,
     rotateBytes: num('rotate-size', get('rotate-size') ?? 0, { min: 0 }) * 1e6,
     rotateSeconds: num('rotate-seconds', get('rotate-seconds') ?? 0, { min: 0 }),
     rotateCount: num('rotate-count', get('rotate-count') ?? 0, { min: 0, int: true }),
@@ -51,10 +55,11 @@ export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: strin
 
 export function parseRecvArgs(args: string[]): RecvOptions {
   const argv = baseParser(NAME, args)
-    .usage('$0 SRC DST\n\nReceive packet batches from any number of pcap-zmq-send and write one pcap stream.\n\nSRC: ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:1234\nDST: a FIFO (reopened for each new reader), a file, or - for stdout')
+    .usage('$0 SRC DST\n\nReceive packet batches from any number of pcap-zmq-send and write one pcap or pcapng stream.\n\nSRC: ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:1234\nDST: a FIFO (reopened for each new reader), a file, or - for stdout')
     .command('$0 <src> <dst>', false)
-    .option('format', { type: 'string', describe: 'pcap (default) or pcapng (one interface per sender and source)' })
-    .option('linktype', { type: 'string', describe: 'output link type: auto (default; NFLOG captures as raw), raw, nflog (keep NFLOG metadata), ethernet, or a number' })
+    .option('format', { type: 'string', describe: 'pcap (default) or pcapng (one interface per sender and source); both carry one link type, as tcpdump and Snort need' })
+    .option('linktype', { type: 'string', describe: 'output link type: auto (default: the first packet\'s; NFLOG captures as raw), raw, nflog (keep NFLOG metadata), ethernet, or a number; other packets are converted when nothing is lost, else skipped' })
+    .option('mixed-linktypes', { type: 'boolean', describe: 'with --format pcapng: keep every packet\'s own link type (one interface per sender, source and link type); for tshark/Wireshark, as tcpdump, Snort and other libpcap readers refuse such files' })
     .option('rotate-size', { alias: 'C', type: 'number', describe: 'start a new file after this many million bytes (file1, file2, ...)' })
     .option('rotate-seconds', { alias: 'G', type: 'number', describe: 'start a new file every N seconds (strftime %Y%m%d%H%M%S in the name)' })
     .option('rotate-count', { alias: 'W', type: 'number', describe: 'with -C: keep a ring of N files' })

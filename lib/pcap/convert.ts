@@ -35,6 +35,17 @@ export function ipOffset(linktype: number, d: Buffer): number {
   }
 }
 
+/** Link types ipOffset() can unwrap: their IP packets fit a LINKTYPE_RAW or LINKTYPE_NFLOG stream. */
+const IP_CARRIERS = new Set<number>([
+  LINKTYPE.RAW, LINKTYPE.IPV4, LINKTYPE.IPV6, 12, 14, LINKTYPE.ETHERNET, LINKTYPE.LINUX_SLL,
+  LINKTYPE.LINUX_SLL2, LINKTYPE.NULL, LINKTYPE.LOOP, LINKTYPE.NFLOG,
+])
+
+/** True when frames of `linktype` may carry IPv4/IPv6 that ipOffset() finds (a RAW stream keeps those). */
+export function carriesIp(linktype: number): boolean {
+  return IP_CARRIERS.has(linktype)
+}
+
 function isIp(d: Buffer, o: number): boolean {
   if (o >= d.length) return false
   const v = d[o]! >> 4

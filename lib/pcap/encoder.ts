@@ -1,5 +1,5 @@
 import { forEachRecord, RECORD_HEADER, recordLinktype, senderLabel, type Batch, type WireRecord } from '../wire/batch.js'
-import { ipOffset, nflogPayloadLength, writeSyntheticNflogHeader } from './convert.js'
+import { carriesIp, ipOffset, nflogPayloadLength, writeSyntheticNflogHeader } from './convert.js'
 import { LINKTYPE, linktypeName } from './linktypes.js'
 import {
   finishEpb, pcapHeader, pcapngInterface, pcapngSectionHeader, PCAP_RECORD_HEADER, SNAPLEN,
@@ -9,17 +9,24 @@ import {
 /**
  * Turns received batches into one pcap or pcapng byte stream.
  *
- * pcap has one link type per file, so the rule for mixed senders is: the output link type is
- * --linktype, or (auto) the first packet's, with NFLOG captures written as LINKTYPE_RAW unless
- * --linktype nflog. A packet of another link type is converted when nothing is lost (NFLOG, raw
- * IPv4/IPv6, Ethernet, SLL, SLL2 and loopback frames carrying IP become RAW; IP packets get a minimal
- * NFLOG header); anything else is skipped and counted, with a warning pointing at --format pcapng,
- * where every sender and source gets its own interface with its own link type.
+ * libpcap (tcpdump, Snort, Suricata's pcap mode) reads one link type per file, pcapng included
+ * ("an interface has a type 101 different from the type of the first"), so by default both formats
+ * carry ONE link type: --linktype, or (auto) the first packet's, with NFLOG captures written as
+ * LINKTYPE_RAW unless --linktype nflog. A packet of another link type is converted when nothing is
+ * lost (NFLOG, raw IPv4/IPv6, Ethernet, SLL, SLL2 and loopback frames carrying IP become RAW; IP
+ * packets get a minimal NFLOG header); anything else is skipped and counted, and explainSkip() says
+ * which options would keep it. pcapng still gives every sender and source its own interface, except
+ * in link types libpcap translates (LINKTYPE_RAW 101 becomes DLT_RAW 12 on Linux): it compares every
+ * further IDB with the translated value and refuses the file, so there all senders share one.
+ * With mixedLinktypes (pcapng only) every packet keeps its own link type, one interface per sender,
+ * source and link type: complete, but only for full pcapng readers (Wireshark, tshark).
  */
 export interface EncoderOptions {
   format: 'pcap' | 'pcapng'
-  /** undefined = auto. */
+  /** undefined = auto. With mixedLinktypes only NFLOG matters (NFLOG captures keep their metadata). */
   linktype?: number
+  /** pcapng only: interfaces of different link types in one section. */
+  mixedLinktypes?: boolean
   application: string
 }
 
@@ -36,38 +43,59 @@ export interface EncodeResult {
 }
 
 export interface OutputEncoder {
-  /** What a new reader or file must get first; undefined while the link type is not known yet. */
+  /** What a new reader or file must get first; undefined while the pcap link type is not known yet. */
   preamble(): Buffer | undefined
   encode(batch: Batch): EncodeResult
-  /** The pcap stream's link type once chosen (undefined for pcapng or before the first packet). */
+  /** Why packets of `linktype` were skipped, and which options would keep them. */
+  explainSkip(linktype: number): string
+  /** The stream's one link type once chosen (undefined before the first packet, or with mixedLinktypes). */
   readonly linktype: number | undefined
 }
 
 const EMPTY = Buffer.alloc(0)
+/** Stream link types that hold only IP packets: what they skip has no IP packet to keep. */
+const IP_ONLY = new Set<number>([LINKTYPE.RAW, LINKTYPE.NFLOG])
+/**
+ * LINKTYPE_ATM_RFC1483, _RAW, _SLIP_BSDOS, _PPP_BSDOS, _ATM_CLIP: libpcap's linktype_to_dlt() turns
+ * them into other DLT_* values, and sf-pcapng.c compares each later IDB's LINKTYPE with that DLT, so
+ * a pcapng file with two such interfaces is refused ("an interface has a type 101 different from the
+ * type of the first interface"). One interface only, then.
+ */
+const LIBPCAP_ONE_IDB = new Set<number>([100, LINKTYPE.RAW, 102, 103, 106])
+const SHARED_NAME = 'all senders'
 
 export function createEncoder(opts: EncoderOptions): OutputEncoder {
+  const ng = opts.format === 'pcapng'
+  const mixed = ng && opts.mixedLinktypes === true
   const keepNflog = opts.linktype === LINKTYPE.NFLOG
-  let pcapLinktype = opts.linktype
-  // pcapng: interface id per sender/source/link type, and the IDBs a new reader must be given.
+  let streamLinktype = mixed ? undefined : opts.linktype
+  // pcapng: interface id per sender/source (and link type when mixed), and the IDBs a new reader must be given.
   const ifaces = new Map<string, number>()
   const idbs: Buffer[] = []
-  const shb = opts.format === 'pcapng' ? pcapngSectionHeader(opts.application) : EMPTY
+  const shb = ng ? pcapngSectionHeader(opts.application) : EMPTY
 
-  /** Link type a record is written with when the stream may choose (pcapng, or auto pcap). */
+  /** Link type a record is written with when the stream may choose (mixed pcapng, or auto). */
   const naturalLinktype = (batchLt: number, rec: WireRecord) => {
     const lt = recordLinktype(batchLt, rec)
     return rec.meta.length > 0 && keepNflog ? LINKTYPE.NFLOG : lt
   }
 
   return {
-    get linktype() { return opts.format === 'pcap' ? pcapLinktype : undefined },
+    get linktype() { return streamLinktype },
     preamble() {
-      if (opts.format === 'pcapng') return Buffer.concat([shb, ...idbs])
-      return pcapLinktype === undefined ? undefined : pcapHeader(pcapLinktype)
+      if (ng) return Buffer.concat([shb, ...idbs])
+      return streamLinktype === undefined ? undefined : pcapHeader(streamLinktype)
+    },
+    explainSkip(skipped) {
+      const stream = `this ${opts.format} stream has link type ${linktypeName(streamLinktype ?? -1)} and libpcap readers (tcpdump, Snort) take one per file`
+      const mixedHint = `${ng ? '' : '--format pcapng '}--mixed-linktypes keeps every link type, for tshark/Wireshark only`
+      if (IP_ONLY.has(streamLinktype ?? -1)) return `they carry no IP packet and ${stream}; ${mixedHint}`
+      if (carriesIp(skipped)) return `${stream}; --linktype raw or --linktype nflog keeps their IP packets readable by every reader; ${mixedHint}`
+      return `they cannot be converted and ${stream}; ${mixedHint}`
     },
     encode(batch) {
-      if (opts.format === 'pcap' && pcapLinktype !== undefined && !keepNflog) {
-        const fast = encodePcapDirect(batch, pcapLinktype)
+      if (!ng && streamLinktype !== undefined && !keepNflog) {
+        const fast = encodePcapDirect(batch, streamLinktype)
         if (fast) return fast
       }
       const res: EncodeResult = { preface: EMPTY, chunk: EMPTY, written: 0, bytes: 0, skipped: 0, skippedLinktype: -1 }
@@ -75,27 +103,33 @@ export function createEncoder(opts: EncoderOptions): OutputEncoder {
       let o = 0
       let newIdbs: Buffer[] | undefined
       const label = senderLabel(batch.info.host, batch.info.sensorId)
+      const name = `${label}:${batch.info.source}`
+      // The interface of the last record: every record of a batch has the same one unless mixed.
+      let lastTarget = -1
+      let lastIface = 0
+      const ifaceFor = (target: number): number => {
+        if (target === lastTarget) return lastIface
+        const shared = !mixed && LIBPCAP_ONE_IDB.has(target)
+        const key = shared ? '' : mixed ? `${label}\0${batch.info.source}\0${target}` : `${label}\0${batch.info.source}`
+        let id = ifaces.get(key)
+        if (id === undefined) {
+          id = idbs.length
+          ifaces.set(key, id)
+          const idb = shared
+            ? pcapngInterface(target, SHARED_NAME, `every sender and source, ${linktypeName(target)} (libpcap reads one such interface per file)`)
+            : pcapngInterface(target, name, `${batch.info.source} on ${label}, ${linktypeName(target)}`)
+          idbs.push(idb)
+          ;(newIdbs ??= []).push(idb)
+        }
+        lastTarget = target
+        lastIface = id
+        return id
+      }
       forEachRecord(batch, (rec) => {
         const natural = naturalLinktype(batch.info.linktype, rec)
-        let target: number
-        let iface = 0
-        if (opts.format === 'pcapng') {
-          target = natural
-          const key = `${label}\0${batch.info.source}\0${target}`
-          let id = ifaces.get(key)
-          if (id === undefined) {
-            id = idbs.length
-            ifaces.set(key, id)
-            const idb = pcapngInterface(target, `${label}:${batch.info.source}`, `${batch.info.source} on ${label}, ${linktypeName(target)}`)
-            idbs.push(idb)
-            ;(newIdbs ??= []).push(idb)
-          }
-          iface = id
-        } else {
-          if (pcapLinktype === undefined) pcapLinktype = natural
-          target = pcapLinktype
-        }
-        const start = o + (opts.format === 'pcapng' ? 28 : PCAP_RECORD_HEADER)
+        if (!mixed && streamLinktype === undefined) streamLinktype = natural
+        const target = mixed ? natural : streamLinktype!
+        const start = o + (ng ? 28 : PCAP_RECORD_HEADER)
         const end = writePayload(out, start, target, batch.info.linktype, rec)
         if (end < 0) {
           res.skipped += 1
@@ -104,8 +138,8 @@ export function createEncoder(opts: EncoderOptions): OutputEncoder {
         }
         const caplen = end - start
         const origLen = rec.origLen - rec.data.length + caplen
-        if (opts.format === 'pcapng') {
-          writeEpbHeader(out, o, iface, rec.tsSec, rec.tsNsec, caplen, origLen)
+        if (ng) {
+          writeEpbHeader(out, o, ifaceFor(target), rec.tsSec, rec.tsNsec, caplen, origLen)
           o = finishEpb(out, o, caplen)
         } else {
           writePcapRecordHeader(out, o, rec.tsSec, rec.tsNsec, caplen, origLen)

@@ -14,6 +14,8 @@ export interface RecvOptions {
   output: string
   format: 'pcap' | 'pcapng'
   linktype?: number
+  /** pcapng only: each packet keeps its own link type (tshark/Wireshark; libpcap readers refuse it). */
+  mixedLinktypes?: boolean
   rotateBytes: number
   rotateSeconds: number
   rotateCount: number
@@ -54,7 +56,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   const senders = new Map<string, SenderCounters>()
   const lastSeq = new Map<string, number>()
   const warnOnce = createOnceLogger(opts.log)
-  const encoder = createEncoder({ format: opts.format, linktype: opts.linktype, application: 'pcap-zmq-recv' })
+  const encoder = createEncoder({ format: opts.format, linktype: opts.linktype, mixedLinktypes: opts.mixedLinktypes, application: 'pcap-zmq-recv' })
   const ring = createRing(opts.bufferInterface ? opts.bufferWindow : 0)
 
   const pull = new Pull({ ...BIND_OPTS, receiveHighWaterMark: opts.zmqBuffer })
@@ -162,7 +164,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
       s.wire_bytes += info.wireBytes
       if (res.skipped) {
         c.skipped_linktype += res.skipped
-        warnOnce(`lt\0${who}\0${res.skippedLinktype}`, `packets with link type ${linktypeName(res.skippedLinktype)} from ${who} skipped: they cannot be written into this ${opts.format} stream of link type ${linktypeName(encoder.linktype ?? -1)}; use --format pcapng to keep every link type`)
+        warnOnce(`lt\0${who}\0${res.skippedLinktype}`, `packets with link type ${linktypeName(res.skippedLinktype)} from ${who} skipped: ${encoder.explainSkip(res.skippedLinktype)}`)
       }
       if (pub) {
         try { await pub.send(msg); c.published += 1 } catch { /* PUB drops at its HWM by design */ }
