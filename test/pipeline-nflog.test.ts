@@ -145,7 +145,9 @@ rootTest('receiver killed and restarted mid-stream: the sender keeps capturing, 
   const s = counters(send.stderr())
   t.is(s.packets_in, 450)
   t.true(s.dropped_queue! > 0, send.stderr())
-  t.is(s.packets_sent! + s.dropped_queue!, 450)
+  // Every packet is accounted for once: acknowledged, never queued, or lost with the dead receiver.
+  t.is(s.packets_sent! + s.dropped_queue! + s.packets_lost! + s.packets_unconfirmed!, 450)
+  t.is(s.packets_queued! + s.dropped_queue!, 450)
   const second = readPackets(join(dir, 'second.pcap')).map((p) => /(before|down|after)-(\d+)/.exec(p.data.toString('latin1'))?.slice(1).join('-'))
   t.true(second.filter((x) => x?.startsWith('after')).length >= 40, second.join(' '))
   t.true(second.includes('after-00099'))

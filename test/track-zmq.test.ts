@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava'
-import { Push, Subscriber } from 'zeromq'
+import { Dealer, Subscriber } from 'zeromq'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { uuid7Millis } from '../lib/track/uuid7.js'
@@ -144,7 +144,7 @@ test('a live NFLOG batch (TLVs in meta, IP packet in data) pushed into track --p
   // The IP packet without its Ethernet header, as NFULA_PAYLOAD carries it.
   b.append(1_700_000_100, 250_000_000, query.length - 14, query, 14, query.length, meta, 0, meta.length)
   b.append(1_700_000_100, 251_500_000, reply.length - 14, reply, 14, reply.length, meta, 0, meta.length)
-  const push = new Push({ linger: 1000 })
+  const push = new Dealer({ linger: 1000 })
   push.connect(ep)
   await push.send(b.finish(false))
   push.close()

@@ -1,5 +1,5 @@
 import { errnos, getsockoptInt, MSG_DONTWAIT, MSG_TRUNC, pollReadable, recv, setsockoptInt, SO_RCVBUF, SO_RCVBUFFORCE, SOL_SOCKET, strerror } from '../native/libc.js'
-import { AF_INET, AF_INET6, loadNflog, nflogSetupError, NFULNL_COPY_PACKET } from '../native/nflog.js'
+import { AF_INET, AF_INET6, loadNflog, nflogSetupError, NFULNL_CFG_F_SEQ, NFULNL_COPY_PACKET } from '../native/nflog.js'
 import { release } from 'node:os'
 import { userError } from '../util/errors.js'
 import { createNflogPacket, walkNflogDatagram, type NflogPacket, type WalkStats } from './nfula.js'
@@ -22,6 +22,8 @@ export interface NflogStats extends WalkStats {
   datagrams: number
   enobufs: number
   truncated: number
+  /** Packets the kernel numbered (NFULA_SEQ) that never arrived: lost between the log and us. */
+  seqGaps: number
   rcvbuf: number
 }
 
@@ -76,9 +78,11 @@ export function openNflog(opts: NflogOptions): NflogCapture {
     lib.setNlbufsiz(gh, Math.min(opts.rcvbuf, KERNEL_NLBUFSIZ_MAX))
     if (opts.qthresh > 0) lib.setQthresh(gh, opts.qthresh)
     lib.setTimeout(gh, Math.max(0, Math.round(opts.timeout * 100)))
+    // NFULA_SEQ numbers every packet the group logs, so a gap is a loss seen where it happened.
+    lib.setFlags(gh, NFULNL_CFG_F_SEQ)
   }
   const fd = lib.fd(h)
-  const stats: NflogStats = { datagrams: 0, messages: 0, malformed: 0, errors: 0, enobufs: 0, truncated: 0, rcvbuf: 0 }
+  const stats: NflogStats = { datagrams: 0, messages: 0, malformed: 0, errors: 0, enobufs: 0, truncated: 0, seqGaps: 0, rcvbuf: 0 }
   stats.rcvbuf = setRcvbuf(fd, opts.rcvbuf)
   const buf = Buffer.allocUnsafe(NFLOG_DATAGRAM_MAX)
   const pkt = createNflogPacket()
@@ -95,7 +99,16 @@ export function openNflog(opts: NflogOptions): NflogCapture {
       lib.close(h)
     },
     async run(onPacket, onDrained, log) {
-      const deliver = (p: NflogPacket) => onPacket(buf, p)
+      // Next expected NFULA_SEQ per group (-1 until the first packet).
+      const nextSeq = new Float64Array(65536).fill(-1)
+      const deliver = (p: NflogPacket) => {
+        if (p.seq >= 0) {
+          const want = nextSeq[p.group]!
+          if (want >= 0 && p.seq !== want) stats.seqGaps += (p.seq - want) >>> 0
+          nextSeq[p.group] = (p.seq + 1) >>> 0
+        }
+        onPacket(buf, p)
+      }
       while (!stopped) {
         const ready = await pollReadable(fd, 200)
         if (stopped) break

@@ -38,6 +38,8 @@ export interface NflogPacket {
   metaEnd: number
   /** Original length when the IP header gives it (NFLOG has no attribute for it), else the payload length. */
   origLen: number
+  /** NFULA_SEQ: the group's packet number, when the instance was asked for it; -1 otherwise. */
+  seq: number
 }
 
 export interface WalkStats {
@@ -49,7 +51,7 @@ export interface WalkStats {
 }
 
 export function createNflogPacket(): NflogPacket {
-  return { group: 0, family: 0, hasTimestamp: false, tsSec: 0, tsUsec: 0, payloadStart: 0, payloadEnd: 0, metaStart: 0, metaEnd: 0, origLen: 0 }
+  return { group: 0, family: 0, hasTimestamp: false, tsSec: 0, tsUsec: 0, payloadStart: 0, payloadEnd: 0, metaStart: 0, metaEnd: 0, origLen: 0, seq: -1 }
 }
 
 /** Original packet length from the IPv4/IPv6 header, never less than what was captured. */
@@ -97,6 +99,7 @@ function walkPacket(b: Buffer, start: number, end: number, pkt: NflogPacket): bo
   pkt.family = b[gen]!
   pkt.group = u16be(b, gen + 2)
   pkt.hasTimestamp = false
+  pkt.seq = -1
   pkt.payloadStart = pkt.payloadEnd = 0
   pkt.metaStart = gen
   pkt.metaEnd = end
@@ -114,6 +117,8 @@ function walkPacket(b: Buffer, start: number, end: number, pkt: NflogPacket): bo
       pkt.hasTimestamp = true
       pkt.tsSec = u32be(b, a + 4) * 4294967296 + u32be(b, a + 8)
       pkt.tsUsec = u32be(b, a + 16)
+    } else if (atype === NFULA.SEQ && alen >= 8) {
+      pkt.seq = u32be(b, a + 4)
     }
     a += (alen + 3) & ~3
   }

@@ -10,7 +10,7 @@ import { bool, givenFlags, MiB, num, str } from './options.js'
 export const NAME = 'pcap-zmq-send'
 const CONFIG_KEYS = [
   'libnflog-nlbufsiz', 'libnflog-nlbufsiz-max', 'libnflog-qthresh', 'libnflog-timeout', 'zmq-buffer',
-  'rate-control', 'lwm', 'hwm', 'wm-interval', 'user', 'sensor-id', 'batch-size', 'stats-interval', 'debug',
+  'rate-control', 'lwm', 'hwm', 'wm-interval', 'user', 'sensor-id', 'batch-size', 'stats-interval', 'delivery-timeout', 'debug',
 ] as const
 
 /** SRC: "0,1", "nflog:0,1", "-" (pcap/pcapng on stdin) or "pcap:FILE". */
@@ -60,6 +60,7 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
     sensorId: str('sensor-id', get('sensor-id') ?? ''),
     batchBytes: num('batch-size', get('batch-size') ?? 256, { min: 1, max: 16384 }) * 1024,
     statsInterval: num('stats-interval', get('stats-interval') ?? 0, { min: 0 }),
+    deliveryTimeout: num('delivery-timeout', get('delivery-timeout') ?? 10, { min: 0.1 }),
     debug: bool('debug', get('debug') ?? false),
     log,
   }
@@ -73,7 +74,7 @@ export function parseSendArgs(args: string[]): SendOptions {
     .option('libnflog-nlbufsiz-max', { type: 'number', describe: 'grow the buffer up to this on ENOBUFS, MiB (default max(8 x nlbufsiz, 64))' })
     .option('libnflog-qthresh', { type: 'number', describe: 'kernel flush threshold, packets (default nlbufsiz x 100)' })
     .option('libnflog-timeout', { type: 'number', describe: 'kernel flush timeout, seconds, in 0.01 steps (default 0: the next kernel tick)' })
-    .option('zmq-buffer', { type: 'number', describe: 'ZMQ_SNDHWM: batches queued while the receiver is away (default qthresh / 10)' })
+    .option('zmq-buffer', { type: 'number', describe: 'ZMQ_SNDHWM: batches queued while the receiver is slow (default qthresh / 10)' })
     .option('rate-control', { type: 'boolean', describe: 'compress above --lwm and drop above --hwm' })
     .option('lwm', { type: 'number', describe: 'low watermark, MiB/s: compress batches above it (default 1, 0 = off)' })
     .option('hwm', { type: 'number', describe: 'high watermark, MiB/s: drop the excess above it (default 5, 0 = off)' })
@@ -82,6 +83,7 @@ export function parseSendArgs(args: string[]): SendOptions {
     .option('sensor-id', { type: 'string', describe: 'name of this sender in batches, stats and pcapng interfaces' })
     .option('batch-size', { type: 'number', describe: 'largest batch before compression, KiB (default 256)' })
     .option('stats-interval', { type: 'number', describe: 'print counters every N seconds (also on SIGUSR1)' })
+    .option('delivery-timeout', { type: 'number', describe: 'replaying a file: give up after this many seconds with no batch taken or acknowledged, exit 1 (default 10)' })
     .option('debug', { type: 'boolean', describe: 'verbose operation' })
     .option('config', { alias: 'c', type: 'string', describe: 'YAML file with the same keys as the long flags (flags win)' })
     .parseSync()

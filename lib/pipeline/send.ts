@@ -6,7 +6,7 @@ import type { NflogPacket } from '../capture/nfula.js'
 import { createCaptureReader, type CapturePacket } from '../pcap/reader.js'
 import { LINKTYPE } from '../pcap/linktypes.js'
 import { createBatchBuilder, type BatchBuilder } from '../wire/batch.js'
-import { connectPush, type BatchSender } from '../wire/push.js'
+import { connectBatchSender, type BatchSender } from '../wire/batch-sender.js'
 import { createShaper, type Shaper } from '../wire/shaper.js'
 import { dropPrivileges } from '../util/privileges.js'
 import { formatCounters, installSignals } from '../util/stats.js'
@@ -30,6 +30,8 @@ export interface SendOptions {
   sensorId: string
   batchBytes: number
   statsInterval: number
+  /** A file replay gives up when nothing is taken or acknowledged for this long, seconds. */
+  deliveryTimeout: number
   debug: boolean
   log: (msg: string) => void
 }
@@ -37,13 +39,25 @@ export interface SendOptions {
 export interface SendCounters {
   packets_in: number
   bytes_in: number
+  /** Handed to ZeroMQ: in its queue, on the way, or delivered. */
+  packets_queued: number
+  /** Acknowledged by the receiver: these arrived. */
   packets_sent: number
   batches_sent: number
   wire_bytes_sent: number
+  /** Queued, then lost with a connection that died or a socket that was replaced. */
+  packets_lost: number
+  /** Queued and neither acknowledged nor known lost (still on the way, or the fate is unknown). */
+  packets_unconfirmed: number
   batches_compressed: number
   dropped_hwm: number
+  /** Never queued: ZeroMQ's queue was full or no receiver was connected. */
   dropped_queue: number
   enobufs: number
+  /** NFLOG datagrams cut by the receive buffer (packets in the cut part are lost). */
+  truncated: number
+  /** Packets the kernel numbered for a group that never reached us (ENOBUFS and the like). */
+  kernel_lost: number
   bad_input: number
   socket_resets: number
 }
@@ -53,8 +67,9 @@ interface Outbox { msgs: Buffer[]; packets: number[] }
 
 export async function runSend(opts: SendOptions): Promise<SendCounters> {
   const c: SendCounters = {
-    packets_in: 0, bytes_in: 0, packets_sent: 0, batches_sent: 0, wire_bytes_sent: 0,
-    batches_compressed: 0, dropped_hwm: 0, dropped_queue: 0, enobufs: 0, bad_input: 0, socket_resets: 0,
+    packets_in: 0, bytes_in: 0, packets_queued: 0, packets_sent: 0, batches_sent: 0, wire_bytes_sent: 0,
+    packets_lost: 0, packets_unconfirmed: 0, batches_compressed: 0, dropped_hwm: 0, dropped_queue: 0,
+    enobufs: 0, truncated: 0, kernel_lost: 0, bad_input: 0, socket_resets: 0,
   }
   const host = hostname()
   const instance = randomInt(0, 2 ** 32 - 1)
@@ -96,6 +111,7 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
 
   let sender: BatchSender | undefined
   let waitOnFull = false
+  let gaveUp = false
   async function flush(): Promise<void> {
     for (const b of builders.values()) if (b.count > 0) seal(b)
     if (shaper.mode !== lastMode) {
@@ -105,27 +121,42 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
     while (outbox.msgs.length > 0) {
       const msg = outbox.msgs.shift()!
       const n = outbox.packets.shift()!
-      let ok = await sender!.send(msg)
+      let ok = await sender!.send(msg, n)
       // A file being replayed loses nothing by waiting; live capture must never wait on the network.
-      while (!ok && waitOnFull && !stopping) {
-        await new Promise((r) => setTimeout(r, 5))
-        ok = await sender!.send(msg)
+      if (!ok && waitOnFull && !gaveUp) {
+        const since = Date.now()
+        while (!ok && !stopping) {
+          if (Date.now() - since > opts.deliveryTimeout * 1000 && sender!.quietMs > opts.deliveryTimeout * 1000) {
+            gaveUp = true
+            opts.log(`no receiver at ${opts.endpoint} took a batch for ${opts.deliveryTimeout} s (--delivery-timeout): giving up; the rest of the input is counted as not delivered`)
+            break
+          }
+          await new Promise((r) => setTimeout(r, 5))
+          ok = await sender!.send(msg, n)
+        }
       }
-      if (ok) {
-        c.packets_sent += n
-        c.batches_sent += 1
-        c.wire_bytes_sent += msg.length
-      } else {
-        c.dropped_queue += n
-      }
-      c.socket_resets = sender!.resets
+      if (!ok) c.dropped_queue += n
     }
+    sync()
+  }
+
+  /** Copies the delivery side's view into the counters. */
+  function sync(): void {
+    if (!sender) return
+    const d = sender.stats
+    c.packets_queued = d.packetsQueued
+    c.packets_sent = d.packetsDelivered
+    c.batches_sent = d.batchesDelivered
+    c.wire_bytes_sent = d.wireBytesDelivered
+    c.packets_lost = d.packetsLost
+    c.packets_unconfirmed = d.packetsUnconfirmed + sender.packetsInFlight
+    c.socket_resets = d.resets
   }
 
   let stopping = false
   let capture: NflogCapture | undefined
   let stream: ReadStream | NodeJS.ReadStream | undefined
-  const report = () => opts.log(formatCounters('counters', { ...c }, capture ? `rcvbuf=${capture.stats.rcvbuf}` : ''))
+  const report = () => { sync(); opts.log(formatCounters('counters', { ...c }, capture ? `rcvbuf=${capture.stats.rcvbuf}` : '')) }
   const uninstall = installSignals(() => {
     stopping = true
     capture?.stop()
@@ -139,7 +170,7 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
         qthresh: opts.qthresh, timeout: opts.timeout, copyRange: 0xffff,
       })
     }
-    sender = await connectPush(opts.endpoint, opts.zmqBuffer)
+    sender = await connectBatchSender(opts.endpoint, opts.zmqBuffer, instance)
     if (opts.user) {
       dropPrivileges(opts.user)
       if (opts.debug) opts.log(`running as ${opts.user} (uid ${process.getuid?.()})`)
@@ -165,20 +196,31 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
         take(b, sec, nsec, p.origLen, buf, p.payloadStart, p.payloadEnd, buf, p.metaStart, p.metaEnd)
       }, async () => {
         c.enobufs = cap.stats.enobufs
-        c.bad_input = cap.stats.malformed + cap.stats.truncated
+        c.truncated = cap.stats.truncated
+        c.kernel_lost = cap.stats.seqGaps
+        c.bad_input = cap.stats.malformed
         await flush()
       }, opts.log)
     } else if (opts.source.kind === 'pcap') {
       await pumpPcap(opts.source.path)
     }
     await flush()
+    // Let what is on the way be acknowledged: a replayed file waits up to --delivery-timeout with
+    // no progress, live capture (stopped by a signal) only briefly.
+    const replay = opts.source.kind === 'pcap'
+    const deadline = Date.now() + (replay ? Infinity : 1000)
+    await sender!.settle(replay && !gaveUp ? opts.deliveryTimeout * 1000 : 300, () => (replay ? stopping : Date.now() > deadline))
   } finally {
     uninstall()
     capture?.close()
-    // At the end of a file the last batches deserve a moment to leave; on a signal, stop now.
-    sender?.close(stopping ? 200 : 2000)
+    sync()
+    sender?.close()
   }
   opts.log(formatCounters('final counters', { ...c }))
+  const notDelivered = c.packets_in - c.dropped_hwm - c.packets_sent
+  if (opts.source.kind === 'pcap' ? notDelivered > 0 : c.packets_in > 0 && c.packets_sent === 0) {
+    throw userError(`${notDelivered} of ${c.packets_in} packets were not delivered to ${opts.endpoint} (dropped_queue=${c.dropped_queue} lost=${c.packets_lost} unconfirmed=${c.packets_unconfirmed})`, 'EDELIVERY')
+  }
   return c
 
   async function pumpPcap(path: string): Promise<void> {

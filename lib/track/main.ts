@@ -1,9 +1,10 @@
 import { fstatSync } from 'node:fs'
-import { Publisher, Pull, Subscriber } from 'zeromq'
+import { Publisher, Subscriber } from 'zeromq'
 import type { TrackConfig } from '../filter/config.js'
 import { formatCounters, installSignals } from '../util/stats.js'
 import { isPipeError, messageOf, type PipeError } from '../util/errors.js'
 import { decodeBatch, forEachRecord, recordLinktype } from '../wire/batch.js'
+import { bindBatchInlet } from '../wire/batch-inlet.js'
 import { endpointError } from '../wire/endpoint.js'
 import { readCaptureInput } from './capture-input.js'
 import { EventOutput } from './output.js'
@@ -103,20 +104,27 @@ export async function runTrack(o: TrackOptions): Promise<number> {
       badInput.badRecords = res.badRecords
       inputError = res.error
     } else {
-      const sock = o.pull ? new Pull({ receiveHighWaterMark: 10_000 }) : new Subscriber({ receiveHighWaterMark: 10_000 })
+      // --pull: senders connect here and get delivery acknowledgements; otherwise subscribe.
+      const inlet = o.pull ? await bindBatchInlet(o.source, { receiveHighWaterMark: 10_000 }) : undefined
+      const sub = inlet ? undefined : new Subscriber({ receiveHighWaterMark: 10_000 })
+      const sock = inlet ?? sub!
       stopSource = () => sock.close()
-      try {
-        if (o.pull) await sock.bind(o.source)
-        else { sock.connect(o.source); (sock as Subscriber).subscribe() }
-      } catch (err) {
-        sock.close()
-        throw endpointError(o.pull ? 'bind' : 'connect', o.source, err)
+      if (sub) {
+        try {
+          sub.connect(o.source)
+          sub.subscribe()
+        } catch (err) {
+          sub.close()
+          throw endpointError('connect', o.source, err)
+        }
       }
+      const messages = inlet ? inlet.messages() : subscribed(sub!)
       const warned = new Set<string>()
       try {
-        for await (const [msg] of sock) {
+        for await (const { frames: [msg], peer } of messages) {
           try {
-            const batch = decodeBatch(msg)
+            const batch = decodeBatch(msg!)
+            if (inlet && peer) inlet.delivered(peer, batch.info.instance, batch.info.seq)
             const sensor = tracker.sensorId(batch.info.sensorId || batch.info.host || o.sensor)
             const lt = batch.info.linktype
             // NFLOG records travel split (TLVs in meta, the IP packet in data): decode data as RAW.
@@ -133,7 +141,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
       } catch (err) {
         if (!stopping) throw err
       }
-      if (!sock.closed) sock.close()
+      sock.close()
     }
   } finally {
     clearInterval(idle)
@@ -157,4 +165,8 @@ function isRegularFile(input: NodeJS.ReadableStream): boolean {
   } catch {
     return false
   }
+}
+
+async function* subscribed(sub: Subscriber): AsyncIterable<{ frames: Buffer[]; peer?: Buffer }> {
+  for await (const frames of sub) yield { frames }
 }

@@ -179,7 +179,6 @@ export function createBatchBuilder(id: BuilderIdentity, capacity = 1 << 20): Bat
   const buf = Buffer.allocUnsafe(capacity + RECORD_HEADER + 65535 + MAX_CAPLEN)
   let used = 0
   let count = 0
-  let seq = 0
   return {
     get count() { return count },
     get bytes() { return used },
@@ -209,12 +208,11 @@ export function createBatchBuilder(id: BuilderIdentity, capacity = 1 << 20): Bat
       msg.writeUInt16BE(id.linktype, 4)
       msg.writeUInt16BE(headerLen, 6)
       msg.writeUInt32BE(id.instance >>> 0, 8)
-      msg.writeUInt32BE(seq >>> 0, 12)
+      msg.writeUInt32BE(0, 12) // the sequence number is the socket's: set when sent
       msg.writeUInt32BE(count, 16)
       msg.writeUInt32BE(used, 20)
       names.copy(msg, FIXED_HEADER)
       body.copy(msg, headerLen)
-      seq = (seq + 1) >>> 0
       used = 0
       count = 0
       return msg

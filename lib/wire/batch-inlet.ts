@@ -1,0 +1,74 @@
+import { Router } from 'zeromq'
+import { encodeAck, ackEncodingLength, createAckCollector, type AckCollector } from './ack.js'
+import { endpointError } from './endpoint.js'
+
+/**
+ * The binding side senders connect to (pcap-zmq-recv, pcap-zmq-track --pull): a ZeroMQ ROUTER, so
+ * each batch can be acknowledged to the connection it came on. Acknowledgements are gathered and
+ * sent every ACK_INTERVAL_MS per sender, never waited on: a sender that does not read them loses
+ * them at its socket's high-water mark, and nothing here grows.
+ */
+export interface InletMessage {
+  /** The message's frames, without the routing id. */
+  frames: Buffer[]
+  /** ZeroMQ routing id of the connection it came on; pass it back to delivered(). */
+  peer: Buffer
+}
+
+export interface BatchInlet {
+  messages(): AsyncIterable<InletMessage>
+  /** Records that batch `seq` of sender `instance` arrived, for the next acknowledgement. */
+  delivered(peer: Buffer, instance: number, seq: number): void
+  close(): void
+}
+
+export const ACK_INTERVAL_MS = 20
+
+interface Pending { peer: Buffer; instance: number; acks: AckCollector }
+
+export async function bindBatchInlet(endpoint: string, opts: { receiveHighWaterMark: number }): Promise<BatchInlet> {
+  const sock = new Router({ linger: 0, receiveHighWaterMark: opts.receiveHighWaterMark, sendTimeout: 0 })
+  try {
+    await sock.bind(endpoint)
+  } catch (err) {
+    sock.close()
+    throw endpointError('bind', endpoint, err)
+  }
+  const pending = new Map<string, Pending>()
+  const ackBuf = Buffer.allocUnsafe(ackEncodingLength({ instance: 0, ranges: new Array(128) }))
+
+  const send = (p: Pending) => {
+    const end = encodeAck(p.acks.take(), ackBuf)
+    // ROUTER drops what it cannot queue (peer gone, or not reading); a lost ack only makes the
+    // sender count those batches as unconfirmed.
+    sock.send([p.peer, Buffer.from(ackBuf.subarray(0, end))]).catch(() => {})
+  }
+  const flush = () => {
+    if (sock.closed) return
+    for (const p of pending.values()) if (!p.acks.empty) send(p)
+    pending.clear()
+  }
+  const timer = setInterval(flush, ACK_INTERVAL_MS)
+  timer.unref()
+
+  return {
+    async *messages() {
+      for await (const [peer, ...frames] of sock) yield { peer: peer!, frames }
+    },
+    delivered(peer, instance, seq) {
+      const key = peer.toString('latin1')
+      let p = pending.get(key)
+      if (p && p.instance !== instance) {
+        send(p)
+        p = undefined
+      }
+      if (!p) pending.set(key, (p = { peer, instance, acks: createAckCollector(instance) }))
+      if (p.acks.add(seq)) send(p)
+    },
+    close() {
+      clearInterval(timer)
+      flush()
+      sock.close()
+    },
+  }
+}

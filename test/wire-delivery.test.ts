@@ -1,0 +1,120 @@
+import test from 'ava'
+import { ackEncodingLength, createAckCollector, decodeAck, encodeAck, seqBefore, ACK_MAX_RANGES } from '../lib/wire/ack.js'
+import { bindBatchInlet, type BatchInlet } from '../lib/wire/batch-inlet.js'
+import { connectBatchSender } from '../lib/wire/batch-sender.js'
+import { createBatchBuilder, decodeBatch } from '../lib/wire/batch.js'
+import { assertTruncationsFailCleanly } from './helpers/codec.js'
+import { ipcEndpoint, waitFor } from './helpers/env.js'
+
+test('acknowledgement round trip, every truncation and bad fields rejected with EACK codes', (t) => {
+  const ack = { instance: 0xfeedf00d, ranges: [0, 9, 4294967290, 3] }
+  const buf = Buffer.alloc(ackEncodingLength(ack) + 4)
+  const end = encodeAck(ack, buf, 4)
+  t.is(end, buf.length)
+  t.deepEqual(decodeAck(buf.subarray(4)), ack)
+  assertTruncationsFailCleanly(t, buf.subarray(4), decodeAck, 'EACK')
+  const bad = Buffer.from(buf.subarray(4))
+  bad[2] = 2
+  t.throws(() => decodeAck(bad), { code: 'EACKVERSION' })
+  t.throws(() => decodeAck(Buffer.concat([buf.subarray(4), Buffer.alloc(1)])), { code: 'EACKSIZE' })
+  t.throws(() => decodeAck(Buffer.alloc(12)), { code: 'EACKMAGIC' })
+})
+
+test('serial order of sequence numbers wraps at 2^32', (t) => {
+  t.true(seqBefore(1, 2))
+  t.false(seqBefore(2, 1))
+  t.false(seqBefore(5, 5))
+  t.true(seqBefore(0xffffffff, 0))
+  t.true(seqBefore(0xfffffff0, 5))
+})
+
+test('the collector merges consecutive numbers into ranges and asks for a flush when full', (t) => {
+  const c = createAckCollector(7)
+  t.true(c.empty)
+  for (const s of [4, 5, 6, 9, 0xffffffff, 0, 1]) c.add(s)
+  t.deepEqual(c.take(), { instance: 7, ranges: [4, 6, 9, 9, 0xffffffff, 1] })
+  t.true(c.empty)
+  let full = false
+  for (let i = 0; i < ACK_MAX_RANGES && !full; i++) full = c.add(i * 2)
+  t.true(full)
+  t.is(c.take().ranges.length, ACK_MAX_RANGES * 2)
+})
+
+function batch(instance: number, packets: number): Buffer {
+  const b = createBatchBuilder({ host: 'h', sensorId: '', source: 'pcap:-', linktype: 101, instance })
+  const pkt = Buffer.alloc(40, 0x45)
+  for (let i = 0; i < packets; i++) b.append(1, 0, 40, pkt, 0, 40)
+  return b.finish(false)
+}
+
+/** A receiver loop that acknowledges every decoded batch; returns what it saw. */
+function serve(inlet: BatchInlet, seen: number[]): Promise<void> {
+  return (async () => {
+    for await (const { frames, peer } of inlet.messages()) {
+      const info = decodeBatch(frames[0]!).info
+      seen.push(info.seq)
+      inlet.delivered(peer, info.instance, info.seq)
+    }
+  })().catch(() => {})
+}
+
+test('batches the receiver acknowledges are delivered, numbered from 0 per socket; settle waits for them', async (t) => {
+  const ep = ipcEndpoint()
+  const inlet = await bindBatchInlet(ep, { receiveHighWaterMark: 1000 })
+  const seen: number[] = []
+  const served = serve(inlet, seen)
+  const sender = await connectBatchSender(ep, 100, 1234)
+  t.teardown(() => { sender.close(); inlet.close() })
+  for (let i = 0; i < 50; i++) t.true(await sender.send(batch(1234, 3), 3))
+  t.is(await sender.settle(5000), 0)
+  t.like(sender.stats, { batchesQueued: 50, packetsQueued: 150, batchesDelivered: 50, packetsDelivered: 150, batchesLost: 0, packetsLost: 0 })
+  t.deepEqual(seen, [...Array(50).keys()])
+  t.is(sender.packetsInFlight, 0)
+  inlet.close()
+  await served
+})
+
+test('acknowledgements for another instance are ignored; nothing is claimed delivered without one', async (t) => {
+  const ep = ipcEndpoint()
+  const inlet = await bindBatchInlet(ep, { receiveHighWaterMark: 1000 })
+  const served = (async () => {
+    for await (const { peer } of inlet.messages()) inlet.delivered(peer, 999, 0)
+  })().catch(() => {})
+  const sender = await connectBatchSender(ep, 100, 1234)
+  t.teardown(() => { sender.close(); inlet.close() })
+  t.true(await sender.send(batch(1234, 2), 2))
+  t.is(await sender.settle(300), 2)
+  t.is(sender.stats.packetsDelivered, 0)
+  inlet.close()
+  await served
+})
+
+test('a receiver that dies with batches in flight: the next receiver acknowledges later ones, the gap is counted lost', async (t) => {
+  const ep = ipcEndpoint()
+  const sender = await connectBatchSender(ep, 1000, 55)
+  t.teardown(() => sender.close())
+  // The first receiver takes batches but never acknowledges them, then goes away.
+  const mute = await bindBatchInlet(ep, { receiveHighWaterMark: 1000 })
+  let got = 0
+  const muted = (async () => { for await (const _m of mute.messages()) got += 1 })().catch(() => {})
+  for (let i = 0; i < 10; i++) t.true(await sender.send(batch(55, 1), 1))
+  await waitFor(() => got === 10, 10000, 'the first receiver to take 10 batches')
+  mute.close()
+  await muted
+  const inlet = await bindBatchInlet(ep, { receiveHighWaterMark: 1000 })
+  t.teardown(() => inlet.close())
+  const seen: number[] = []
+  const served = serve(inlet, seen)
+  for (let i = 0; i < 5; i++) {
+    await waitFor(async () => sender.send(batch(55, 1), 1), 10000, 'the queue to take a batch')
+  }
+  t.is(await sender.settle(5000), 0)
+  // Batches sent before the sender noticed the first receiver had gone went down with it too.
+  t.is(sender.stats.packetsQueued, 15)
+  t.is(sender.stats.packetsDelivered, seen.length)
+  t.is(sender.stats.packetsLost, 15 - seen.length)
+  t.true(seen.length >= 1)
+  t.deepEqual(seen, [...Array(seen.length).keys()].map((i) => 15 - seen.length + i))
+  inlet.close()
+  await served
+})
