@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from 'ava'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ipcEndpoint, isRoot, ROOT_SKIP, sh, startTool, tempDir, waitFor } from './helpers/env.js'
+import { ipcEndpoint, isRoot, ROOT_SKIP, runTool, sh, startTool, tempDir, waitFor } from './helpers/env.js'
 import { createNetns, linkNetns, type Netns } from './helpers/netns.js'
 import { counters, readPackets, startRecv, type ReadPacket } from './helpers/pipeline.js'
 import { tcpBulk, udpBurst } from './helpers/traffic.js'
@@ -52,7 +53,7 @@ function vethOf(ns: Netns): string[] {
   return ns.exec('ip', ['-o', 'link', 'show', 'type', 'veth']).split('\n').filter(Boolean).map((l) => l.split(': ')[1]!.split('@')[0]!)
 }
 
-interface Run { rule: RuleCount; send: Record<string, number>; recv: Record<string, number>; packets: ReadPacket[]; sendErr: string }
+interface Run { rule: RuleCount; send: Record<string, number>; recv: Record<string, number>; packets: ReadPacket[]; sendErr: string; file: string }
 
 /**
  * Starts recv and send (in `capNs`, over ipc), runs `traffic`, waits until the sender has taken
@@ -69,9 +70,6 @@ async function captureRun(t: ExecutionContext, capNs: Netns, group: number, traf
   t.teardown(() => send.stop('SIGKILL'))
   await waitFor(() => send.stderr().includes('sending NFLOG') || send.child.exitCode !== null, 30000, 'pcap-zmq-send to start')
   if (send.child.exitCode !== null) throw new Error(`pcap-zmq-send exited: ${send.stderr()}`)
-  // From zero now that the group is bound: IPv6 link-local chatter (DAD, MLD) when the link came up
-  // was matched before anyone listened.
-  for (const ipt of ['iptables', 'ip6tables']) capNs.exec(ipt, ['-Z'])
   await traffic()
   // Late packets of a close (the last ACK) can still be on their way: wait for the counters to agree.
   let last = -1
@@ -88,7 +86,7 @@ async function captureRun(t: ExecutionContext, capNs: Netns, group: number, traf
   const rule = ruleCount(capNs, group)
   await waitFor(() => (recv.child.kill('SIGUSR1'), counters(recv.stderr(), 'counters').packets_written! >= rule.packets), 30000, 'the receiver to write them').catch(() => {})
   await recv.stop('SIGINT')
-  return { rule, send: counters(send.stderr()), recv: counters(recv.stderr()), packets: readPackets(out), sendErr: send.stderr() }
+  return { rule, send: counters(send.stderr()), recv: counters(recv.stderr()), packets: readPackets(out), sendErr: send.stderr(), file: out }
 }
 
 /** Delivered == matched, nothing cut or lost anywhere, and the bytes add up to the kernel's. */
@@ -107,6 +105,25 @@ function assertWhole(t: ExecutionContext, r: Run, label: string): void {
   t.is(r.packets.reduce((n, p) => n + p.origLen, 0), r.rule.bytes, `${label}: original lengths add up to the rule's bytes`)
   // The kernel copies at most 0xFFFF bytes of a packet; everything up to that arrives whole.
   t.true(r.packets.every((p) => p.data.length === Math.min(p.origLen, p.data.length) && (p.data.length === p.origLen || p.data.length >= 65000)), `${label}: packets cut below 64 KiB`)
+}
+
+/**
+ * pcap-zmq-track on what was delivered sees each bulk connection whole: opened, established and
+ * closed with FINs, with the bulk's bytes in the right direction.
+ */
+function assertSessions(t: ExecutionContext, r: Run, ports: number[], bulk: number): void {
+  const res = runTool('track', ['-'], readFileSync(r.file), 120000)
+  t.is(res.status, 0, res.stderr)
+  const events = res.stdout.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+  ports.forEach((port, i) => {
+    const evs = events.filter((e) => e.protocol_name === 'TCP' && e.dst_port === port)
+    t.deepEqual(evs.map((e) => e.state).slice(0, 3), ['NEW', 'ESTABLISHED', 'CLOSE'], `port ${port}`)
+    const close = evs.find((e) => e.state === 'CLOSE')
+    // Even ports: the client sends the bulk; odd: the server does (IP bytes include headers).
+    const [data, other] = i % 2 === 0 ? ['orig_bytes', 'reply_bytes'] : ['reply_bytes', 'orig_bytes']
+    t.true(Number(close?.[data]) > bulk && Number(close?.[other]) < bulk / 10, `port ${port}: ${JSON.stringify(close)}`)
+    t.is(close?.reason, 'fin')
+  })
 }
 
 /** Two namespaces, `a` with NFLOG rules on OUTPUT and INPUT for everything on its veth. */
@@ -129,8 +146,9 @@ for (const on of [true, false]) {
     const p = pair(group, on)
     t.teardown(p.remove)
     for (const ipt of ['iptables', 'ip6tables']) {
-      p.a.exec(ipt, ['-A', 'OUTPUT', '-o', p.va, '-j', 'NFLOG', '--nflog-group', String(group)])
-      p.a.exec(ipt, ['-A', 'INPUT', '-i', p.va, '-j', 'NFLOG', '--nflog-group', String(group)])
+      // TCP only: the link's own IPv6 chatter (DAD, MLD) starts before the sender listens.
+      p.a.exec(ipt, ['-A', 'OUTPUT', '-o', p.va, '-p', 'tcp', '-j', 'NFLOG', '--nflog-group', String(group)])
+      p.a.exec(ipt, ['-A', 'INPUT', '-i', p.va, '-p', 'tcp', '-j', 'NFLOG', '--nflog-group', String(group)])
     }
     const mb = 16 << 20
     const r = await captureRun(t, p.a, group, async () => {
@@ -140,6 +158,7 @@ for (const on of [true, false]) {
       await tcpBulk(p.a, p.b, p.addrs.b6, 5204, mb, true)
     })
     assertWhole(t, r, `offloads ${on ? 'on' : 'off'}`)
+    assertSessions(t, r, [5201, 5202, 5203, 5204], mb)
     const largest = Math.max(...r.packets.map((x) => x.origLen))
     if (on) t.true(largest > 9000, `GSO super-packets expected, largest was ${largest}`)
     else t.true(largest <= 1500, `MTU-size segments expected, largest was ${largest}`)
@@ -160,7 +179,7 @@ rootTest('TCP bulk through a router: rule on FORWARD, both directions, IPv4 and 
   server.exec('ip', ['route', 'add', 'default', 'via', right.a4])
   server.exec('ip', ['-6', 'route', 'add', 'default', 'via', right.a6])
   for (const ns of [client, router, server]) for (const dev of vethOf(ns)) offloads(ns, dev, true, 1500)
-  for (const ipt of ['iptables', 'ip6tables']) router.exec(ipt, ['-A', 'FORWARD', '-j', 'NFLOG', '--nflog-group', String(group)])
+  for (const ipt of ['iptables', 'ip6tables']) router.exec(ipt, ['-A', 'FORWARD', '-p', 'tcp', '-j', 'NFLOG', '--nflog-group', String(group)])
   const mb = 16 << 20
   const r = await captureRun(t, router, group, async () => {
     await tcpBulk(client, server, right.b4, 5301, mb)
@@ -169,6 +188,7 @@ rootTest('TCP bulk through a router: rule on FORWARD, both directions, IPv4 and 
     await tcpBulk(client, server, right.b6, 5304, mb, true)
   })
   assertWhole(t, r, 'FORWARD')
+  assertSessions(t, r, [5301, 5302, 5303, 5304], mb)
 })
 
 for (const threshold of [0, 64, 1024]) {
