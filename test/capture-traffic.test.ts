@@ -237,3 +237,29 @@ rootTest('live capture with no receiver at all: nothing claimed sent, and the ex
   t.regex(send.stderr().trim().split('\n').pop()!, /^pcap-zmq-send: 300 of 300 packets were not delivered/)
   t.is(sh('ip', ['netns', 'exec', p.a.name, 'iptables', '-S', 'OUTPUT']).includes('NFLOG'), true)
 })
+
+rootTest('packets logged on OUTPUT (no kernel timestamp) are stamped within a few milliseconds of when they left', async (t) => {
+  const group = nextGroup++
+  const p = pair(group, true)
+  t.teardown(p.remove)
+  p.a.exec('iptables', ['-A', 'OUTPUT', '-o', p.va, '-p', 'udp', '-j', 'NFLOG', '--nflog-group', String(group)])
+  let sentAt: number[] = []
+  const r = await captureRun(t, p.a, group, async () => {
+    const out = p.a.exec('python3', ['-c', `
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(5):
+    print(time.time(), flush=True)
+    s.sendto(b'tick-%d' % i, ('${p.addrs.b4}', 9))
+    time.sleep(0.2)
+`])
+    sentAt = out.trim().split('\n').map((l) => Number(l) * 1000)
+  })
+  t.is(r.packets.length, 5)
+  r.packets.forEach((pkt, i) => {
+    const stamp = pkt.tsSec * 1000 + pkt.tsNsec / 1e6
+    const late = stamp - sentAt[i]!
+    t.log(`packet ${i}: stamped ${late.toFixed(2)} ms after it was sent`)
+    t.true(late >= 0 && late < 25, `packet ${i} stamped ${late.toFixed(2)} ms after it was sent`)
+  })
+})
