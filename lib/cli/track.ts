@@ -11,14 +11,14 @@ const STDIN = '\u0000stdin'
 export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
   // yargs reads a lone "-" as an empty string: carry it through under a placeholder.
   const a = await baseParser(NAME, argv.map((x) => (x === '-' ? STDIN : x)))
-    .usage('$0 SRC [options]\n\nSRC: - (pcap/pcapng on stdin) or a ZeroMQ endpoint (SUB connect; --pull binds a PULL)')
+    .usage('$0 SRC [options]\n\nSRC: - (pcap/pcapng on stdin) or a ZeroMQ endpoint (SUB connect; --pull binds a socket senders connect to)')
     .command('$0 <src>', 'track sessions from a packet stream', (y) => y.positional('src', { type: 'string', describe: '- or ZeroMQ endpoint' }))
     .option('config', { alias: 'c', type: 'string', describe: 'config.yaml (PokieStream filter keys, track: timeouts)' })
     .option('filter', { type: 'string', describe: 'nested attribute filter as JSON, e.g. {"TCP":{"Destination_Port":80}}' })
     .option('packets', { type: 'boolean', default: false, describe: 'print decoded packets instead of session events' })
     .option('publish', { type: 'string', describe: 'also publish events on a PUB socket bound here' })
     .option('stdout', { type: 'boolean', describe: 'NDJSON on stdout (default: on unless --publish)' })
-    .option('pull', { type: 'boolean', default: false, describe: 'bind a PULL socket at SRC (take senders directly)' })
+    .option('pull', { type: 'boolean', default: false, describe: 'bind SRC for pcap-zmq-send to connect to (batches acknowledged)' })
     .option('max-sessions', { type: 'number', describe: 'live session bound; the least recently seen is evicted (default 1000000)' })
     .option('drop-bad-checksum', { type: 'boolean', default: false, describe: 'verify checksums and skip packets with a bad one' })
     .option('stats-interval', { type: 'number', default: 0, describe: 'print counters to stderr every N seconds' })
