@@ -65,3 +65,26 @@ export function getsockoptInt(fd: number, level: number, name: number): number {
   len.writeUInt32LE(4, 0)
   return getsockoptFn(fd, level, name, v, len) === 0 ? v.readInt32LE(0) : -koffi.errno()
 }
+
+export const POLLOUT = 0x004
+export const POLLERR = 0x008
+export const POLLHUP = 0x010
+const pollOne = Buffer.alloc(8)
+
+/**
+ * poll(2) on one fd without waiting: its revents now, or -errno. On a FIFO's write end POLLERR
+ * means no reader has it open.
+ */
+export function pollEvents(fd: number, events: number): number {
+  pollOne.writeInt32LE(fd, 0)
+  pollOne.writeInt16LE(events, 4)
+  pollOne.writeInt16LE(0, 6)
+  return pollFn(pollOne, 1, 0) < 0 ? -koffi.errno() : pollOne.readInt16LE(6)
+}
+
+const mkfifoFn = libc.func('int mkfifo(const char *path, uint32_t mode)')
+
+/** mkfifo(3), which Node does not offer; 0 or -errno. */
+export function mkfifo(path: string, mode: number): number {
+  return mkfifoFn(path, mode) === 0 ? 0 : -koffi.errno()
+}

@@ -1,19 +1,47 @@
-import { closeSync, constants, createWriteStream, openSync, statSync } from 'node:fs'
-import { Socket } from 'node:net'
-import type { Writable } from 'node:stream'
-import { messageOf, userError } from '../util/errors.js'
+import { accessSync, closeSync, constants, openSync, rmSync, statSync } from 'node:fs'
+import { framing, outputError } from './sink-common.js'
+import { fileNamer, fileSink } from './sink-file.js'
+import { streamSink } from './sink-stream.js'
+
+export { strftime } from './sink-file.js'
 
 /**
  * Where the pcap stream goes: a FIFO (Snort, tcpdump or tshark reading it), a file (optionally
  * rotated like tcpdump -C/-G/-W) or stdout.
  *
- * FIFO rules: while no reader has it open, packets are not held back for it (they still go to
- * --publish and the buffer interface) and are counted; when a reader opens it, it gets a fresh
- * header first; when it goes away (EPIPE) we close our end and wait for the next reader. A header
- * is never written into a stream a reader already holds.
+ * Headers: an output gets its header when it is opened, as with tcpdump -w, once the link type is
+ * known (--linktype, pcapng, else the first packet's). An output closed without any packet is
+ * given a pcap header of --linktype or LINKTYPE_RAW (pcapng: its section header and one interface
+ * of that type), so every file, rotated or empty, is a valid capture.
+ *
+ * Files and write errors: when a write fails (ENOSPC, EIO) the file is cut back (ftruncate) to its
+ * last complete chunk, so it stays a valid capture of everything written before the error; the
+ * error is logged and counted (write_errors), and packets are dropped and counted (write_failed)
+ * while the output is failing, never queued. Every second a fresh file is tried, with the next
+ * name tcpdump -C would use (file1, file2..., or the next -C/-G/-W name when rotating); a file that
+ * holds no packet yet is started over instead. Writing resumes there with a new header, and a file
+ * that saw an error is never written to again, so no reader meets a partial record mid-file.
+ *
+ * FIFO: while no reader has it open, packets are not held back for it (they still go to --publish
+ * and the buffer interface) and are counted (no_reader). When a reader opens it, we attach and put
+ * a fresh FIFO (same mode and owner) in its place: the kernel keeps a pipe's unread bytes for as
+ * long as our write end is open, so a reader reopening the same pipe (a supervisor restarting
+ * Snort) would read what the previous reader left, then records from mid-stream. With its own pipe
+ * the next reader waits in open() until the current one has gone (POLLERR on our end), then starts
+ * with a header. A header is never written into a stream a reader already holds; a reader more than
+ * --max-pending MiB behind loses whole chunks (slow_reader). When the FIFO cannot be replaced (no
+ * write permission on its directory) the old behaviour stays and is logged once.
+ *
+ * stdout: a reader that goes away (EPIPE) stops the receiver, like tcpdump -w - | head; any other
+ * write error stops it too, as a failure (stdout cannot be reopened).
  */
 export interface SinkOptions {
   path: string
+  format: 'pcap' | 'pcapng'
+  /** --linktype; also the link type of the header an output that got no packet is closed with. */
+  linktype?: number
+  /** What a new reader or file gets first; undefined while the pcap link type is not known yet. */
+  preamble: () => Buffer | undefined
   /** Rotate files after this many bytes (tcpdump -C, in units of 1,000,000 bytes there). */
   rotateBytes: number
   rotateSeconds: number
@@ -21,176 +49,68 @@ export interface SinkOptions {
   rotateCount: number
   /** Bytes a reader may fall behind before whole chunks are dropped for it. */
   maxPending: number
+  /** How long a failing file output waits before trying a fresh file (1 s). */
+  retryMs?: number
   log: (msg: string) => void
 }
 
 export interface SinkStats {
   opens: number
   readerGone: number
-  /** Packets not written because no reader had the FIFO open, or the reader fell too far behind. */
+  /** Packets not written because no reader had the FIFO open. */
   noReader: number
+  /** Packets not written because the reader was more than maxPending behind. */
   slowReader: number
+  /** Failed writes, opens and retries of the output. */
+  writeErrors: number
+  /** Packets lost to write errors: in a failed write, or arriving while the output was failing. */
+  writeFailed: number
   files: number
 }
 
 export interface Sink {
   stats: SinkStats
   /**
-   * Writes a chunk holding `packets` packets. `preamble` is what a new reader or file gets first;
-   * `preface` (new pcapng interfaces) goes before the chunk unless the preamble, which already
-   * holds them, was just written.
+   * Opens the output: the first file (with its header when the link type is known), stdout, or
+   * the wait for a FIFO reader. The path was checked by openSink; write() starts it if needed.
    */
-  write(chunk: Buffer, packets: number, preamble: () => Buffer | undefined, preface?: Buffer): Promise<void>
-  /** True once stdout's reader has gone: the receiver should stop, like tcpdump -w - | head. */
+  start(): void
+  /**
+   * Writes a chunk holding `packets` whole packets; `preface` (new pcapng interfaces) goes before
+   * it unless the preamble, which already holds them, was just written. True when the chunk
+   * reached the output, false when its packets were counted as lost (no_reader, slow_reader,
+   * write_failed).
+   */
+  write(chunk: Buffer, packets: number, preface?: Buffer): Promise<boolean>
+  /** True once stdout has gone: the receiver should stop, like tcpdump -w - | head. */
   readonly closed: boolean
+  /** Set when stdout failed with something other than EPIPE: the receiver should fail with it. */
+  readonly failure: string | undefined
   close(): Promise<void>
 }
 
-type Kind = 'fifo' | 'file' | 'stdout'
-
+/**
+ * Checks that the output can be written, without creating or truncating anything (a user error
+ * naming it, code EOUTPUT, if not); start() then opens it.
+ */
 export function openSink(opts: SinkOptions): Sink {
-  const kind: Kind = opts.path === '-' ? 'stdout' : statSync(opts.path, { throwIfNoEntry: false })?.isFIFO() ? 'fifo' : 'file'
-  const stats: SinkStats = { opens: 0, readerGone: 0, noReader: 0, slowReader: 0, files: 0 }
-  let out: Writable | undefined
-  let headerWritten = false
-  let fileBytes = 0
-  let fileOpened = 0
-  let fileIndex = 0
-  let closed = false
-  let lastProbe = 0
-
-  function attach(stream: Writable): void {
-    out = stream
-    headerWritten = false
-    stats.opens += 1
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (stream !== out) return
-      out = undefined
-      if (err.code === 'EPIPE' || err.code === 'ECONNRESET') {
-        stats.readerGone += 1
-        if (kind === 'stdout') closed = true
-        else opts.log(`${opts.path}: reader went away; waiting for the next one`)
-      } else {
-        opts.log(`${opts.path}: write failed: ${err.message}`)
-      }
-      stream.destroy()
-    })
+  const kind: 'fifo' | 'file' | 'stdout' = opts.path === '-' ? 'stdout' : statSync(opts.path, { throwIfNoEntry: false })?.isFIFO() ? 'fifo' : 'file'
+  const stats: SinkStats = { opens: 0, readerGone: 0, noReader: 0, slowReader: 0, writeErrors: 0, writeFailed: 0, files: 0 }
+  if (kind === 'fifo') {
+    try { accessSync(opts.path, constants.W_OK) } catch (err) { throw outputError(opts.path, err) }
+  } else if (kind === 'file') {
+    probeFile(fileNamer(opts).next(false))
   }
-
-  /** FIFO: non-blocking open fails with ENXIO until a reader opens the other end. */
-  function tryOpenFifo(): void {
-    const now = Date.now()
-    if (now - lastProbe < 100) return
-    lastProbe = now
-    let fd: number
-    try {
-      fd = openSync(opts.path, constants.O_WRONLY | constants.O_NONBLOCK)
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code !== 'ENXIO') opts.log(`${opts.path}: cannot open: ${messageOf(err)}`)
-      return
-    }
-    try {
-      attach(new Socket({ fd, readable: false, writable: true }))
-    } catch (err) {
-      closeSync(fd)
-      opts.log(`${opts.path}: cannot write: ${messageOf(err)}`)
-    }
-  }
-
-  function fileName(): string {
-    if (!opts.rotateBytes && !opts.rotateSeconds) return opts.path
-    let name = opts.rotateSeconds ? strftime(opts.path, new Date()) : opts.path
-    if (opts.rotateBytes || opts.rotateCount) {
-      const n = opts.rotateCount ? fileIndex % opts.rotateCount : fileIndex
-      if (opts.rotateCount) name += String(n).padStart(String(opts.rotateCount - 1).length, '0')
-      else if (n > 0) name += String(n)
-    }
-    return name
-  }
-
-  function openFile(): void {
-    const name = fileName()
-    const ws = createWriteStream(name, { flags: 'w' })
-    ws.on('open', () => {})
-    attach(ws)
-    stats.files += 1
-    fileBytes = 0
-    fileOpened = Date.now()
-    fileIndex += 1
-  }
-
-  const rotateDue = () =>
-    (opts.rotateBytes > 0 && fileBytes >= opts.rotateBytes) || (opts.rotateSeconds > 0 && Date.now() - fileOpened >= opts.rotateSeconds * 1000)
-
-  if (kind === 'stdout') attach(process.stdout)
-  else if (kind === 'file') {
-    try { openFile() } catch (err) { throw userError(`cannot write ${opts.path}: ${messageOf(err)}`, 'EOUTPUT') }
-  }
-
-  return {
-    stats,
-    get closed() { return closed },
-    async write(chunk, packets, preamble, preface) {
-      if (kind === 'fifo' && !out) tryOpenFifo()
-      if (kind === 'file' && out && rotateDue()) {
-        out.end()
-        openFile()
-      }
-      const o = out
-      if (!o) {
-        stats.noReader += packets
-        return
-      }
-      if (!headerWritten) {
-        const pre = preamble()
-        if (!pre) return
-        o.write(pre)
-        fileBytes += pre.length
-        headerWritten = true
-      } else if (preface && preface.length > 0) {
-        o.write(preface)
-        fileBytes += preface.length
-      }
-      if (kind !== 'file' && o.writableLength > opts.maxPending) {
-        stats.slowReader += packets
-        return
-      }
-      if (chunk.length === 0) return
-      fileBytes += chunk.length
-      if (!o.write(chunk) && kind === 'file') {
-        // A disk keeps up; waiting here keeps memory bounded without losing packets.
-        await new Promise<void>((resolve) => {
-          const done = () => { o.off('drain', done); o.off('error', done); resolve() }
-          o.on('drain', done)
-          o.on('error', done)
-        })
-      }
-    },
-    async close() {
-      const o = out
-      out = undefined
-      if (!o || o === process.stdout) return
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 1000)
-        o.end(() => { clearTimeout(t); resolve() })
-      })
-    },
-  }
+  const frame = framing(opts)
+  return kind === 'file' ? fileSink(opts, stats, frame) : streamSink(kind, opts, stats, frame)
 }
 
-/** tcpdump -G style names: %Y %m %d %H %M %S (UTC would surprise; tcpdump uses local time). */
-export function strftime(pattern: string, d: Date): string {
-  const p2 = (n: number) => String(n).padStart(2, '0')
-  return pattern.replace(/%([YmdHMS%])/g, (_, c: string) => {
-    switch (c) {
-      case 'Y': return String(d.getFullYear())
-      case 'm': return p2(d.getMonth() + 1)
-      case 'd': return p2(d.getDate())
-      case 'H': return p2(d.getHours())
-      case 'M': return p2(d.getMinutes())
-      case 'S': return p2(d.getSeconds())
-      default: return '%'
-    }
-  })
+/** Opens without O_TRUNC, so a mistake found later (an endpoint that cannot be bound) costs no data. */
+function probeFile(name: string): void {
+  const existed = statSync(name, { throwIfNoEntry: false }) !== undefined
+  let fd: number
+  try { fd = openSync(name, constants.O_WRONLY | constants.O_CREAT) } catch (err) { throw outputError(name, err) }
+  closeSync(fd)
+  if (!existed) rmSync(name, { force: true })
 }
+

@@ -6,7 +6,7 @@ import { openSink } from '../pcap/sink.js'
 import { pcapHeader } from '../pcap/writer.js'
 import { decodeBatch, peekSender, senderLabel } from '../wire/batch.js'
 import { endpointError } from '../wire/endpoint.js'
-import { isPipeError, messageOf } from '../util/errors.js'
+import { isPipeError, messageOf, userError } from '../util/errors.js'
 import { createOnceLogger, formatCounters, installSignals } from '../util/stats.js'
 
 export interface RecvOptions {
@@ -41,6 +41,10 @@ export interface RecvCounters {
   skipped_linktype: number
   no_reader: number
   slow_reader: number
+  /** Failed writes, opens and retries of the output. */
+  write_errors: number
+  /** Packets lost to write errors (never counted as written). */
+  write_failed: number
   reader_reopens: number
   published: number
   buffer_queries: number
@@ -51,7 +55,7 @@ const BIND_OPTS = { linger: 0 }
 export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounters; senders: Map<string, SenderCounters> }> {
   const c: RecvCounters = {
     batches: 0, packets_in: 0, packets_written: 0, bytes_written: 0, compressed_batches: 0, bad_frames: 0,
-    skipped_linktype: 0, no_reader: 0, slow_reader: 0, reader_reopens: 0, published: 0, buffer_queries: 0,
+    skipped_linktype: 0, no_reader: 0, slow_reader: 0, write_errors: 0, write_failed: 0, reader_reopens: 0, published: 0, buffer_queries: 0,
   }
   const senders = new Map<string, SenderCounters>()
   const lastSeq = new Map<string, number>()
@@ -59,6 +63,12 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   const encoder = createEncoder({ format: opts.format, linktype: opts.linktype, mixedLinktypes: opts.mixedLinktypes, application: 'pcap-zmq-recv' })
   const ring = createRing(opts.bufferInterface ? opts.bufferWindow : 0)
 
+  // An output that cannot be written is a user error found before anything is bound.
+  const sink = openSink({
+    path: opts.output, format: opts.format, linktype: opts.linktype, preamble: encoder.preamble,
+    rotateBytes: opts.rotateBytes, rotateSeconds: opts.rotateSeconds, rotateCount: opts.rotateCount,
+    maxPending: opts.maxPending, log: opts.log,
+  })
   const pull = new Pull({ ...BIND_OPTS, receiveHighWaterMark: opts.zmqBuffer })
   const sockets: Array<{ close(): void }> = [pull]
   const bind = async (sock: { bind(ep: string): Promise<void>; close(): void }, ep: string) => {
@@ -80,15 +90,17 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
     sockets.push(rep)
     await bind(rep, opts.bufferInterface)
   }
-  const sink = openSink({
-    path: opts.output, rotateBytes: opts.rotateBytes, rotateSeconds: opts.rotateSeconds, rotateCount: opts.rotateCount,
-    maxPending: opts.maxPending, log: opts.log,
-  })
+  try { sink.start() } catch (err) {
+    for (const s of sockets) s.close()
+    throw err
+  }
   if (opts.debug) opts.log(`listening on ${opts.endpoint}, writing ${opts.format} to ${opts.output === '-' ? 'stdout' : opts.output}`)
 
   const snapshot = () => {
     c.no_reader = sink.stats.noReader
     c.slow_reader = sink.stats.slowReader
+    c.write_errors = sink.stats.writeErrors
+    c.write_failed = sink.stats.writeFailed
     c.reader_reopens = Math.max(0, sink.stats.opens - 1)
     return { ...c }
   }
@@ -170,9 +182,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
         try { await pub.send(msg); c.published += 1 } catch { /* PUB drops at its HWM by design */ }
       }
       ring.push(res.chunk)
-      const before = sink.stats.noReader + sink.stats.slowReader
-      await sink.write(res.chunk, res.written, encoder.preamble, res.preface)
-      if (sink.stats.noReader + sink.stats.slowReader === before) {
+      if (await sink.write(res.chunk, res.written, res.preface)) {
         c.packets_written += res.written
         c.bytes_written += res.bytes
       }
@@ -189,5 +199,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   const final = snapshot()
   opts.log(formatCounters('final counters', final))
   for (const [who, s] of senders) opts.log(formatCounters(`  sender ${who}`, { ...s }))
+  // stdout cannot be reopened: a write error there ends the run as a failure.
+  if (sink.failure) throw userError(sink.failure, 'EOUTPUT')
   return { counters: final, senders }
 }
