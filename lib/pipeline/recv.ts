@@ -1,10 +1,11 @@
-import { Publisher, Pull, Reply } from 'zeromq'
+import { Publisher, Reply } from 'zeromq'
 import { createEncoder } from '../pcap/encoder.js'
 import { linktypeName, LINKTYPE } from '../pcap/linktypes.js'
 import { createRing } from '../pcap/ring.js'
 import { openSink } from '../pcap/sink.js'
 import { pcapHeader } from '../pcap/writer.js'
 import { decodeBatch, peekSender, senderLabel } from '../wire/batch.js'
+import { bindBatchInlet } from '../wire/batch-inlet.js'
 import { endpointError } from '../wire/endpoint.js'
 import { isPipeError, messageOf, userError } from '../util/errors.js'
 import { createOnceLogger, formatCounters, installSignals } from '../util/stats.js'
@@ -58,7 +59,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
     skipped_linktype: 0, no_reader: 0, slow_reader: 0, write_errors: 0, write_failed: 0, reader_reopens: 0, published: 0, buffer_queries: 0,
   }
   const senders = new Map<string, SenderCounters>()
-  const lastSeq = new Map<string, number>()
+  const lastSeq = new Map<number, number>()
   const warnOnce = createOnceLogger(opts.log)
   const encoder = createEncoder({ format: opts.format, linktype: opts.linktype, mixedLinktypes: opts.mixedLinktypes, application: 'pcap-zmq-recv' })
   const ring = createRing(opts.bufferInterface ? opts.bufferWindow : 0)
@@ -69,15 +70,14 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
     rotateBytes: opts.rotateBytes, rotateSeconds: opts.rotateSeconds, rotateCount: opts.rotateCount,
     maxPending: opts.maxPending, log: opts.log,
   })
-  const pull = new Pull({ ...BIND_OPTS, receiveHighWaterMark: opts.zmqBuffer })
-  const sockets: Array<{ close(): void }> = [pull]
+  const inlet = await bindBatchInlet(opts.endpoint, { receiveHighWaterMark: opts.zmqBuffer })
+  const sockets: Array<{ close(): void }> = [inlet]
   const bind = async (sock: { bind(ep: string): Promise<void>; close(): void }, ep: string) => {
     try { await sock.bind(ep) } catch (err) {
       for (const s of sockets) s.close()
       throw endpointError('bind', ep, err)
     }
   }
-  await bind(pull, opts.endpoint)
   let pub: Publisher | undefined
   if (opts.publish) {
     pub = new Publisher({ ...BIND_OPTS, sendHighWaterMark: 10000 })
@@ -136,7 +136,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   }
 
   try {
-    for await (const frames of pull) {
+    for await (const { frames, peer } of inlet.messages()) {
       if (frames.length !== 1) {
         bad(peekSender(frames[0] ?? Buffer.alloc(0)), 'multipart', `${frames.length}-part message`)
         continue
@@ -156,10 +156,11 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
         senders.set(who, (s = { batches: 0, packets: 0, bytes: 0, wire_bytes: 0, lost_batches: 0, bad_frames: 0 }))
         if (opts.debug) opts.log(`new sender ${who} (${info.source}, ${linktypeName(info.linktype)})`)
       }
-      const streamKey = `${info.instance}\0${info.source}\0${info.linktype}`
-      const prev = lastSeq.get(streamKey)
+      // Sequence numbers count one sender process's batches over its socket, all sources together.
+      const prev = lastSeq.get(info.instance)
       if (prev !== undefined && info.seq !== ((prev + 1) >>> 0)) s.lost_batches += (info.seq - prev - 1) >>> 0
-      lastSeq.set(streamKey, info.seq)
+      lastSeq.set(info.instance, info.seq)
+      inlet.delivered(peer, info.instance, info.seq)
       let res
       try {
         res = encoder.encode(batch)
