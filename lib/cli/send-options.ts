@@ -51,7 +51,8 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
     // 0 flushes at the kernel's next timer tick (1-10 ms by HZ): packets logged without a kernel
     // timestamp (OUTPUT, POSTROUTING) are stamped on receipt, so a long timeout would shift them.
     timeout: num('libnflog-timeout', get('libnflog-timeout') ?? 0, { min: 0, max: 600 }),
-    zmqBuffer: num('zmq-buffer', get('zmq-buffer') ?? Math.max(1, Math.floor(qthresh / 10)), { min: 1, int: true }),
+    // A batch per wake-up, not per packet: a small qthresh must not shrink the queue to nothing.
+    zmqBuffer: num('zmq-buffer', get('zmq-buffer') ?? Math.max(100, Math.floor(qthresh / 10)), { min: 1, int: true }),
     rateControl: bool('rate-control', get('rate-control') ?? false),
     lwm: lwm * MiB,
     hwm: hwm * MiB,
@@ -74,7 +75,7 @@ export function parseSendArgs(args: string[]): SendOptions {
     .option('libnflog-nlbufsiz-max', { type: 'number', describe: 'grow the buffer up to this on ENOBUFS, MiB (default max(8 x nlbufsiz, 64))' })
     .option('libnflog-qthresh', { type: 'number', describe: 'kernel flush threshold, packets (default nlbufsiz x 100)' })
     .option('libnflog-timeout', { type: 'number', describe: 'kernel flush timeout, seconds, in 0.01 steps (default 0: the next kernel tick)' })
-    .option('zmq-buffer', { type: 'number', describe: 'ZMQ_SNDHWM: batches queued while the receiver is slow (default qthresh / 10)' })
+    .option('zmq-buffer', { type: 'number', describe: 'ZMQ_SNDHWM: batches queued while the receiver is slow (default max(100, qthresh / 10))' })
     .option('rate-control', { type: 'boolean', describe: 'compress above --lwm and drop above --hwm' })
     .option('lwm', { type: 'number', describe: 'low watermark, MiB/s: compress batches above it (default 1, 0 = off)' })
     .option('hwm', { type: 'number', describe: 'high watermark, MiB/s: drop the excess above it (default 5, 0 = off)' })
