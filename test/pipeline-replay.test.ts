@@ -8,7 +8,7 @@ import { createEncoder } from '../lib/pcap/encoder.js'
 import { createCaptureReader } from '../lib/pcap/reader.js'
 import { deflateSync } from 'node:zlib'
 import { corpusDir, existsSync, fixtures, ipcEndpoint, runTool, sleep, tempDir, waitFor } from './helpers/env.js'
-import { counters, readPackets, startRecv } from './helpers/pipeline.js'
+import { counters, readPackets, startRecv, waitForCounters } from './helpers/pipeline.js'
 import { ethernet, ipv4, ipv6, udp } from './helpers/packet-builder.js'
 import { nflogPayloadLength, nflogPayloadOffset } from '../lib/pcap/convert.js'
 
@@ -27,8 +27,13 @@ async function replay(files: string[], recvArgs: string[], sendArgs: string[] | 
   const sends = files.map((f, i) => runTool('send', ['-', ep, ...(typeof sendArgs === 'function' ? sendArgs(i) : sendArgs)], readFileSync(f), 60000))
   // Stop only once the receiver has taken everything the senders say they sent.
   const sent = sends.reduce((n, s) => n + (counters(s.stderr).packets_sent ?? 0), 0)
-  await waitFor(() => (recv.child.kill('SIGUSR1'), counters(recv.stderr(), 'counters').packets_in === sent), 30000, `${sent} packets at the receiver`)
-  await recv.stop('SIGINT')
+  // Each look asks and waits for the answer (not the line printed before the signal); the wait
+  // survives the other tests of this file holding the event loop in their spawnSync calls.
+  try {
+    await waitForCounters(recv, (c) => c.packets_in === sent, 120000, `${sent} packets at the receiver`)
+  } finally {
+    await recv.stop('SIGINT')
+  }
   return { out, recv, sends, cleanup, packets: readPackets(out) }
 }
 

@@ -4,6 +4,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { killTree, trackPath, untrackPath } from './reaper.js'
 
 /** The repository root (tests run from dist/test/...). */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
@@ -27,10 +28,11 @@ export function binPath(tool: string): string {
   return join(repoRoot, 'bin', `pcap-zmq-${tool}.js`)
 }
 
-/** A temporary directory removed by the returned cleanup. */
+/** A temporary directory removed by the returned cleanup (or when the test file ends, if not). */
 export function tempDir(prefix = 'pzp-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix))
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+  trackPath(dir)
+  return { dir, cleanup: () => { rmSync(dir, { recursive: true, force: true }); untrackPath(dir) } }
 }
 
 /** A loopback TCP port free right now. */
@@ -46,15 +48,24 @@ export async function freePort(): Promise<number> {
   })
 }
 
-/** A unique ipc:// endpoint in a fresh temp dir. */
+let ipcDir = ''
+/**
+ * A unique ipc:// endpoint. The socket files live in one temp dir per test file, removed when the
+ * file ends: libzmq leaves the file behind when its process is killed, and an endpoint is used
+ * by several processes in turn, so no single test owns it.
+ */
 export function ipcEndpoint(): string {
-  return `ipc://${join(tmpdir(), uniqueName('pzp-ep-'))}.sock`
+  if (!ipcDir) {
+    ipcDir = mkdtempSync(join(tmpdir(), 'pzp-ipc-'))
+    trackPath(ipcDir)
+  }
+  return `ipc://${join(ipcDir, uniqueName('ep'))}.sock`
 }
 
 /** Run a command to completion; throws with its stderr when it fails. */
 export function sh(cmd: string, args: string[], opts: { netns?: string; allowFail?: boolean; input?: Buffer | string } = {}): string {
   const [c, a] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, cmd, ...args]] : [cmd, args]
-  const r = spawnSync(c, a, { encoding: 'utf8', input: opts.input, maxBuffer: 64 << 20 })
+  const r = spawnSync(c, a, { encoding: 'utf8', input: opts.input, maxBuffer: 64 << 20, timeout: 120000, killSignal: 'SIGKILL' })
   if (r.status !== 0 && !opts.allowFail) {
     throw new Error(`${c} ${a.join(' ')} failed (${r.status}): ${r.stderr}`)
   }
@@ -69,9 +80,31 @@ export interface Tool {
   child: ChildProcess
   stdout: () => string
   stderr: () => string
-  /** Resolves with the exit code once the process has exited. */
+  /** Resolves with the exit code once the process has exited and its output is read (exitOf). */
   exited: Promise<number | null>
-  stop: (signal?: NodeJS.Signals) => Promise<number | null>
+  /** Sends `signal`; SIGKILL (with whatever it started) if it has not exited after `graceMs`. */
+  stop: (signal?: NodeJS.Signals, graceMs?: number) => Promise<number | null>
+}
+
+/** How long a tool may take to stop on a signal before it is killed: generous on a loaded machine. */
+const STOP_GRACE_MS = 20000
+
+/**
+ * The exit code, once the process has exited and its output pipes are read to the end. 'exit' can
+ * come before the last lines (final counters), so this waits for the pipes to close too, for at
+ * most a few seconds: a grandchild that inherited them (a plugin process) may hold them open.
+ */
+export function exitOf(child: ChildProcess): Promise<number | null> {
+  const drained = Promise.all([child.stdout, child.stderr].map((s) => s && !s.destroyed
+    ? new Promise<void>((r) => { s.once('close', () => r()) })
+    : undefined))
+  return new Promise((resolve) => {
+    child.once('exit', (code) => {
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<void>((r) => { timer = setTimeout(r, 5000) })
+      void Promise.race([drained, late]).then(() => { clearTimeout(timer); resolve(code) })
+    })
+  })
 }
 
 /** Start one of the project's bins (optionally inside a network namespace), collecting output. */
@@ -85,14 +118,18 @@ export function startTool(tool: string, args: string[], opts: { netns?: string; 
   let err = ''
   child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
   child.stderr?.on('data', (d: Buffer) => { err += d.toString() })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const exited = exitOf(child)
   return {
     child,
     stdout: () => out,
     stderr: () => err,
     exited,
-    stop: async (signal = 'SIGTERM') => {
+    stop: async (signal = 'SIGTERM', graceMs = STOP_GRACE_MS) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      let timer: NodeJS.Timeout | undefined
+      const killed = new Promise<void>((r) => { timer = setTimeout(r, graceMs) }).then(() => killTree(child))
+      await Promise.race([exited, killed])
+      clearTimeout(timer)
       return exited
     },
   }
@@ -104,13 +141,40 @@ export function runTool(tool: string, args: string[], input?: Buffer | string, t
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() }
 }
 
-/** Poll until `check` returns truthy, or fail after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs
+/**
+ * Milliseconds of this process's time in which its event loop could run: wall time minus stalls
+ * (a timer more than STALL_MS late). The tests of a file share one event loop, and another test's
+ * spawnSync or a starved CPU can hold it for many seconds; waits are measured on this clock so a
+ * stall does not use up their deadline before they had a fair look.
+ */
+const TICK_MS = 100
+const STALL_MS = 250
+let stalled = 0
+let lastTick = Date.now()
+setInterval(() => {
+  const now = Date.now()
+  const late = now - lastTick - TICK_MS
+  if (late > STALL_MS) stalled += late
+  lastTick = now
+}, TICK_MS).unref()
+export function activeMs(): number {
+  const now = Date.now()
+  // A stall that has just ended, before the ticker has seen it.
+  const late = now - lastTick - TICK_MS
+  return now - stalled - (late > STALL_MS ? late : 0)
+}
+
+/**
+ * Polls until `check` returns truthy, or fails after `timeoutMs` of active time (see activeMs):
+ * after a stall the condition gets at least one more look, which matters when the check signals
+ * a tool and reads its answer only at the next poll.
+ */
+export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 30000, what: string | (() => string) = 'condition'): Promise<T> {
+  const deadline = activeMs() + timeoutMs
   for (;;) {
     const v = await check()
     if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (activeMs() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`)
     await new Promise((r) => setTimeout(r, 50))
   }
 }

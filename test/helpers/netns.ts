@@ -1,4 +1,5 @@
 import { sh, uniqueName } from './env.js'
+import { trackNetns, untrackNetns } from './reaper.js'
 
 /**
  * A private network namespace with loopback up; `veth` links two of them with addresses.
@@ -13,11 +14,12 @@ export interface Netns {
 export function createNetns(prefix = 'pzp'): Netns {
   const name = uniqueName(prefix)
   sh('ip', ['netns', 'add', name])
+  trackNetns(name)
   sh('ip', ['-n', name, 'link', 'set', 'lo', 'up'])
   return {
     name,
     exec: (cmd, args, allowFail = false) => sh(cmd, args, { netns: name, allowFail }),
-    remove: () => { sh('ip', ['netns', 'del', name], { allowFail: true }) },
+    remove: () => { sh('ip', ['netns', 'del', name], { allowFail: true }); untrackNetns(name) },
   }
 }
 

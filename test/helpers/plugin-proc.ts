@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { binPath } from './env.js'
+import { binPath, exitOf } from './env.js'
+import { killTree } from './reaper.js'
 
 /**
  * Session events as pcap-zmq-track writes them: `sessions` TCP sessions, event i belongs to
@@ -48,7 +49,7 @@ export function startPlugin(args: string[], opts: { input?: string; keepOpen?: b
   child.stdin?.on('error', () => {})
   if (opts.input !== undefined) child.stdin?.write(opts.input)
   if (!opts.keepOpen) child.stdin?.end()
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const exited = exitOf(child)
   return {
     child,
     stdout: () => out,
@@ -62,6 +63,13 @@ export function startPlugin(args: string[], opts: { input?: string; keepOpen?: b
       return c
     },
   }
+}
+
+/** startPlugin with stdin kept open, killed (with its plugin processes) when the test ends, whatever happened. */
+export function startPluginFor(t: { teardown: (fn: () => void) => void }, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): PluginProc {
+  const p = startPlugin(args, { ...opts, keepOpen: true })
+  t.teardown(() => killTree(p.child))
+  return p
 }
 
 /** Runs the plugin runner to completion. */

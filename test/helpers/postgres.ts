@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { freePort, isRoot } from './env.js'
+import { atWorkerEnd, trackPath, untrackPath } from './reaper.js'
 
 /** Debian's postgresql-15 server binaries. */
 export const PG_BIN = '/usr/lib/postgresql/15/bin'
@@ -41,6 +42,7 @@ function asPostgres(args: string[]): void {
  */
 export async function startPostgres(): Promise<PgServer> {
   const dir = mkdtempSync(join(tmpdir(), 'pzp-pg-'))
+  trackPath(dir)
   const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim())
   const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim())
   chownSync(dir, uid, gid)
@@ -50,6 +52,13 @@ export async function startPostgres(): Promise<PgServer> {
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`
   const start = () => asPostgres([join(PG_BIN, 'pg_ctl'), '-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', 'start'])
   const stop = () => asPostgres([join(PG_BIN, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop'])
+  const destroy = () => {
+    try { stop() } catch { /* already stopped */ }
+    rmSync(dir, { recursive: true, force: true })
+    untrackPath(dir)
+  }
+  // pg_ctl's server is not our child: stop it even when the worker is stopped before after().
+  const forget = atWorkerEnd(destroy)
   start()
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres`
   return {
@@ -67,8 +76,8 @@ export async function startPostgres(): Promise<PgServer> {
       }
     },
     destroy() {
-      try { stop() } catch { /* already stopped */ }
-      rmSync(dir, { recursive: true, force: true })
+      forget()
+      destroy()
     },
   }
 }
