@@ -1,8 +1,8 @@
 import test from 'ava'
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { compatDir, tempDir } from './helpers/env.js'
-import { ndjson, runPlugin, sessionEvents } from './helpers/plugin-proc.js'
+import { compatDir, tempDir, waitFor } from './helpers/env.js'
+import { ndjson, runPlugin, sessionEvents, startPluginFor } from './helpers/plugin-proc.js'
 
 // PokieStream's own files (AGPL) are read where they are, never copied into the project.
 const present = existsSync(join(compatDir, 'example.lua')) && existsSync(join(compatDir, 'plain.py'))
@@ -20,7 +20,8 @@ const events = () => {
 function spoolArgs(t: { teardown: (f: () => void) => void }) {
   const { dir, cleanup } = tempDir('pzp-compat-')
   t.teardown(cleanup)
-  return { dir, args: ['--spool-dir', join(dir, 'spool'), '--drain-timeout', '10'] }
+  // Only a bound on a hang: a passing run ends as soon as everything is delivered.
+  return { dir, args: ['--spool-dir', join(dir, 'spool'), '--drain-timeout', '60'] }
 }
 
 ctest("PokieStream's example.lua runs unchanged", async (t) => {
@@ -49,10 +50,13 @@ ctest("PokieStream's plain.py runs unchanged (ten fields by default for .py plug
 
 ctest('plain.py given every field fails each event, and the events are kept, not lost', async (t) => {
   const { args } = spoolArgs(t)
-  const r = await runPlugin(['-', join(compatDir, 'plain.py'), '--fields', 'all', ...args.slice(0, 2), '--drain-timeout', '1'], ndjson(sessionEvents(2)))
-  t.is(r.code, 1)
-  t.regex(r.stderr, /TypeError/)
-  t.like(r.counters, { received: 2, delivered: 0, in_spool: 2 })
+  const p = startPluginFor(t, ['-', join(compatDir, 'plain.py'), '--fields', 'all', ...args.slice(0, 2), '--drain-timeout', '1'])
+  p.child.stdin?.write(ndjson(sessionEvents(2)))
+  // End the input only once the plugin has run and failed: python3 can take seconds to start.
+  await waitFor(() => /TypeError/.test(p.stderr()), 60000, 'the plugin to fail')
+  p.child.stdin?.end()
+  t.is(await p.exited, 1, p.stderr())
+  t.like(p.counters(), { received: 2, delivered: 0, in_spool: 2 })
 })
 
 ctest("PokieStream's config.example.yaml loads unchanged and selects plugins/plain.py", async (t) => {

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Publisher } from 'zeromq'
 import { ipcEndpoint, sleep, tempDir, waitFor } from './helpers/env.js'
-import { ndjson, runPlugin, sessionEvents, startPlugin } from './helpers/plugin-proc.js'
+import { ndjson, runPlugin, sessionEvents, startPluginFor } from './helpers/plugin-proc.js'
 
 function setup(t: { teardown: (f: () => void) => void }) {
   const { dir, cleanup } = tempDir('pzp-input-')
@@ -47,7 +47,7 @@ test('hostile stdin: bad lines counted by kind, one warning per kind, good lines
 
 test('a huge line split across many chunks is skipped without being held whole', async (t) => {
   const { plugin, spool } = setup(t)
-  const p = startPlugin(['-', plugin, '--max-line', '64k', ...spool], { keepOpen: true })
+  const p = startPluginFor(t, ['-', plugin, '--max-line', '64k', ...spool])
   p.child.stdin?.write(ndjson([ev(1)]) + '{"big":"')
   const chunk = 'z'.repeat(1 << 20)
   for (let i = 0; i < 64; i++) {
@@ -65,9 +65,10 @@ test('hostile messages on the socket: counted, skipped, nothing crashes', async 
   const pub = new Publisher()
   await pub.bind(ep)
   t.teardown(() => pub.close())
-  const p = startPlugin([ep, plugin, '--max-line', '4096', ...spool])
+  const p = startPluginFor(t, [ep, plugin, '--max-line', '4096', ...spool])
+  p.child.stdin?.end()
   // Subscriptions take a moment to reach the publisher: probe until the first event arrives.
-  await waitFor(async () => { await pub.send(JSON.stringify(ev(-1)) + '\n'); await sleep(100); return p.stdout().includes('-1\n') }, 15000, 'subscription')
+  await waitFor(async () => { await pub.send(JSON.stringify(ev(-1)) + '\n'); await sleep(100); return p.stdout().includes('-1\n') }, 60000, 'subscription')
   const before = p.stdout().length
   for (let r = 0; r < 2; r++) {
     for (const h of hostile) await pub.send(h)
@@ -76,7 +77,7 @@ test('hostile messages on the socket: counted, skipped, nothing crashes', async 
   }
   // Several events in one message, the last without a newline.
   await pub.send(ndjson([ev(1), ev(2)]) + JSON.stringify(ev(3)))
-  await waitFor(() => p.stdout().slice(before).includes('3\n'), 10000, 'events after the hostile ones')
+  await waitFor(() => p.stdout().slice(before).includes('3\n'), 60000, 'events after the hostile ones')
   p.child.kill('SIGTERM')
   t.is(await p.exited, 0)
   t.is(p.stdout().slice(before).replace(/^(-1\n)+/, ''), '1\n2\n3\n')

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream'
 import { createPlainPlugin, formatPlain } from '../lib/plugin/builtin/plain.js'
 import { ReverseDns } from '../lib/plugin/builtin/rdns.js'
 import type { SessionEvent } from '../lib/plugin/event.js'
-import { sleep } from './helpers/env.js'
+import { waitFor } from './helpers/env.js'
 import { sessionEvents } from './helpers/plugin-proc.js'
 
 /** A DNS server that answers nothing: every query hangs until the resolver's timeout. */
@@ -25,7 +25,8 @@ test('plain never waits for a slow resolver: lines go out at once, without names
   const t0 = Date.now()
   const r = plugin.deliver(events, events.length, { done: 0, cancelled: false })
   t.is(r, undefined, 'synchronous')
-  t.true(Date.now() - t0 < 500, `${Date.now() - t0} ms`)
+  // Returning synchronously already rules out waiting on the resolver; the bound is loose for loaded machines.
+  t.true(Date.now() - t0 < 2000, `${Date.now() - t0} ms`)
   const lines = text.trim().split('\n')
   t.is(lines.length, 1000)
   t.regex(lines[0], /^\[2026-11-23T09:00:00\.000000\] 10\.0\.0\.1:40000 -> 192\.0\.2\.0:443 Protocol: TCP \(6\), State: NEW, Session: /)
@@ -35,12 +36,16 @@ test('plain never waits for a slow resolver: lines go out at once, without names
 test('reverse DNS: answers from the cache, failures cached, entries expire after the TTL', async (t) => {
   const server = await blackhole(t)
   const rdns = new ReverseDns(200, 4, 100, 100_000, [server])
-  t.is(rdns.lookup('192.0.2.1'), undefined)
-  await sleep(400)
-  t.is(rdns.lookup('192.0.2.1'), null, 'timed-out lookup cached as a failure')
-  await sleep(250)
-  t.is(rdns.lookup('192.0.2.1'), undefined, 'expired after the TTL: looked up again')
-  rdns.cancel()
+  t.teardown(() => rdns.cancel())
+  // Ages are given as `now`, so a slow machine cannot move the answer past the TTL meanwhile.
+  const asked = Date.now()
+  t.is(rdns.lookup('192.0.2.1', asked), undefined)
+  // Until the query times out, lookups at the same time answer undefined and start nothing new.
+  await waitFor(() => rdns.lookup('192.0.2.1', asked) === null, 30000, 'the query to time out')
+  // Stored between `asked` and now: still fresh just under the TTL after asking, stale a TTL after now.
+  const failedBy = Date.now()
+  t.is(rdns.lookup('192.0.2.1', asked + 199), null, 'timed-out lookup cached as a failure')
+  t.is(rdns.lookup('192.0.2.1', failedBy + 200), undefined, 'expired after the TTL: looked up again')
 })
 
 test('plain format: the destination name when known, colour per state', (t) => {
