@@ -29,8 +29,9 @@ async function replay(files: string[], recvArgs: string[], sendArgs: string[] | 
   const sent = sends.reduce((n, s) => n + (counters(s.stderr).packets_sent ?? 0), 0)
   // Each look asks and waits for the answer (not the line printed before the signal); the wait
   // survives the other tests of this file holding the event loop in their spawnSync calls.
+  // More than that is for the test's exact counts to judge, not something to wait out.
   try {
-    await waitForCounters(recv, (c) => c.packets_in === sent, 120000, `${sent} packets at the receiver`)
+    await waitForCounters(recv, (c) => (c.packets_in ?? 0) >= sent, 120000, `${sent} packets at the receiver`)
   } finally {
     await recv.stop('SIGINT')
   }
