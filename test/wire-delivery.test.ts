@@ -118,3 +118,18 @@ test('a receiver that dies with batches in flight: the next receiver acknowledge
   inlet.close()
   await served
 })
+
+test('no more than the byte bound waits unacknowledged: further batches are refused, not queued', async (t) => {
+  const ep = ipcEndpoint()
+  const mute = await bindBatchInlet(ep, { receiveHighWaterMark: 1000 })
+  const muted = (async () => { for await (const _m of mute.messages()) { /* never acknowledged */ } })().catch(() => {})
+  const one = batch(77, 10).length
+  const sender = await connectBatchSender(ep, 1000, 77, one * 5)
+  t.teardown(() => { sender.close(); mute.close() })
+  const results: boolean[] = []
+  for (let i = 0; i < 8; i++) results.push(await sender.send(batch(77, 10), 10))
+  t.deepEqual(results, [true, true, true, true, true, false, false, false])
+  t.is(sender.packetsInFlight, 50)
+  mute.close()
+  await muted
+})

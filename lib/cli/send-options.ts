@@ -9,7 +9,7 @@ import { bool, givenFlags, MiB, num, str } from './options.js'
 
 export const NAME = 'pcap-zmq-send'
 const CONFIG_KEYS = [
-  'libnflog-nlbufsiz', 'libnflog-nlbufsiz-max', 'libnflog-qthresh', 'libnflog-timeout', 'zmq-buffer',
+  'libnflog-nlbufsiz', 'libnflog-nlbufsiz-max', 'libnflog-qthresh', 'libnflog-timeout', 'zmq-buffer', 'zmq-buffer-size',
   'rate-control', 'lwm', 'hwm', 'wm-interval', 'user', 'sensor-id', 'batch-size', 'stats-interval', 'delivery-timeout', 'debug',
 ] as const
 
@@ -51,8 +51,10 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
     // 0 flushes at the kernel's next timer tick (1-10 ms by HZ): packets logged without a kernel
     // timestamp (OUTPUT, POSTROUTING) are stamped on receipt, so a long timeout would shift them.
     timeout: num('libnflog-timeout', get('libnflog-timeout') ?? 0, { min: 0, max: 600 }),
-    // A batch per wake-up, not per packet: a small qthresh must not shrink the queue to nothing.
-    zmqBuffer: num('zmq-buffer', get('zmq-buffer') ?? Math.max(100, Math.floor(qthresh / 10)), { min: 1, int: true }),
+    // A batch per wake-up, not per packet: a small qthresh must not shrink the queue to nothing;
+    // the byte bound keeps a queue of large batches from growing past what a gateway can spare.
+    zmqBuffer: num('zmq-buffer', get('zmq-buffer') ?? Math.max(1000, Math.floor(qthresh / 10)), { min: 1, int: true }),
+    zmqBufferBytes: num('zmq-buffer-size', get('zmq-buffer-size') ?? 64, { min: 1 }) * MiB,
     rateControl: bool('rate-control', get('rate-control') ?? false),
     lwm: lwm * MiB,
     hwm: hwm * MiB,
@@ -75,7 +77,8 @@ export function parseSendArgs(args: string[]): SendOptions {
     .option('libnflog-nlbufsiz-max', { type: 'number', describe: 'grow the buffer up to this on ENOBUFS, MiB (default max(8 x nlbufsiz, 64))' })
     .option('libnflog-qthresh', { type: 'number', describe: 'kernel flush threshold, packets (default nlbufsiz x 100)' })
     .option('libnflog-timeout', { type: 'number', describe: 'kernel flush timeout, seconds, in 0.01 steps (default 0: the next kernel tick)' })
-    .option('zmq-buffer', { type: 'number', describe: 'ZMQ_SNDHWM: batches queued while the receiver is slow (default max(100, qthresh / 10))' })
+    .option('zmq-buffer', { type: 'number', describe: 'ZMQ_SNDHWM: batches queued while the receiver is slow (default max(1000, qthresh / 10))' })
+    .option('zmq-buffer-size', { type: 'number', describe: 'MiB of batches queued and not yet acknowledged, at most (default 64)' })
     .option('rate-control', { type: 'boolean', describe: 'compress above --lwm and drop above --hwm' })
     .option('lwm', { type: 'number', describe: 'low watermark, MiB/s: compress batches above it (default 1, 0 = off)' })
     .option('hwm', { type: 'number', describe: 'high watermark, MiB/s: drop the excess above it (default 5, 0 = off)' })

@@ -22,6 +22,8 @@ export interface SendOptions {
   qthresh: number
   timeout: number
   zmqBuffer: number
+  /** Bytes of batches queued and not yet acknowledged, at most (--zmq-buffer-size). */
+  zmqBufferBytes: number
   rateControl: boolean
   lwm: number
   hwm: number
@@ -170,7 +172,7 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
         qthresh: opts.qthresh, timeout: opts.timeout, copyRange: 0xffff,
       })
     }
-    sender = await connectBatchSender(opts.endpoint, opts.zmqBuffer, instance)
+    sender = await connectBatchSender(opts.endpoint, opts.zmqBuffer, instance, opts.zmqBufferBytes)
     if (opts.user) {
       dropPrivileges(opts.user)
       if (opts.debug) opts.log(`running as ${opts.user} (uid ${process.getuid?.()})`)

@@ -37,11 +37,23 @@ export async function bindBatchInlet(endpoint: string, opts: { receiveHighWaterM
   const pending = new Map<string, Pending>()
   const ackBuf = Buffer.allocUnsafe(ackEncodingLength({ instance: 0, ranges: new Array(128) }))
 
+  // A zeromq.js socket takes one send at a time (a second one fails with EBUSY), and a lost
+  // acknowledgement would make the sender count batches that arrived as lost: queue them.
+  const outbox: Buffer[][] = []
+  let sending = false
+  const pump = async () => {
+    sending = true
+    while (outbox.length > 0 && !sock.closed) {
+      // ROUTER drops what it cannot queue for a peer that is gone or not reading, so this
+      // resolves at once and the outbox stays short.
+      await sock.send(outbox.shift()!).catch(() => {})
+    }
+    sending = false
+  }
   const send = (p: Pending) => {
     const end = encodeAck(p.acks.take(), ackBuf)
-    // ROUTER drops what it cannot queue (peer gone, or not reading); a lost ack only makes the
-    // sender count those batches as unconfirmed.
-    sock.send([p.peer, Buffer.from(ackBuf.subarray(0, end))]).catch(() => {})
+    outbox.push([p.peer, Buffer.from(ackBuf.subarray(0, end))])
+    if (!sending) void pump()
   }
   const flush = () => {
     if (sock.closed) return

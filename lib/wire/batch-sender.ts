@@ -55,7 +55,11 @@ const STUCK_MS = 1000
 /** In-flight list capacity beyond the HWM: batches in kernel buffers and acks on their way. */
 const INFLIGHT_SLACK = 4096
 
-export async function connectBatchSender(endpoint: string, hwm: number, instance: number): Promise<BatchSender> {
+/**
+ * `hwm` batches (ZMQ_SNDHWM) and at most `maxBytes` of batches in flight (queued and not yet
+ * acknowledged), whichever comes first: the byte bound keeps memory bounded when batches are large.
+ */
+export async function connectBatchSender(endpoint: string, hwm: number, instance: number, maxBytes = Infinity): Promise<BatchSender> {
   const stats: DeliveryStats = {
     batchesQueued: 0, packetsQueued: 0, batchesDelivered: 0, packetsDelivered: 0, wireBytesDelivered: 0,
     batchesLost: 0, packetsLost: 0, packetsUnconfirmed: 0, resets: 0,
@@ -68,6 +72,7 @@ export async function connectBatchSender(endpoint: string, hwm: number, instance
   let head = 0
   let size = 0
   let inFlightPackets = 0
+  let inFlightBytes = 0
   let seq = 0
   let lastAck = Date.now()
   let fullSince = 0
@@ -87,6 +92,7 @@ export async function connectBatchSender(endpoint: string, hwm: number, instance
   }
   const pop = () => {
     inFlightPackets -= fPackets[head]!
+    inFlightBytes -= fBytes[head]!
     head = (head + 1) % cap
     size -= 1
   }
@@ -133,6 +139,42 @@ export async function connectBatchSender(endpoint: string, hwm: number, instance
   }
   let sock = open()
 
+  /** zmq_send with a zero timeout: false when the queue is full. */
+  const queue = async (msg: Buffer): Promise<boolean> => {
+    try {
+      await sock.send(msg)
+      return true
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EAGAIN') throw err
+      return false
+    }
+  }
+
+  /** Appends a batch to the in-flight list and counts it queued. */
+  const track = (msg: Buffer, packets: number) => {
+    if (size === cap) {
+      stats.packetsUnconfirmed += fPackets[head]!
+      pop()
+    }
+    const tail = (head + size) % cap
+    fSeq[tail] = seq
+    fPackets[tail] = packets
+    fBytes[tail] = msg.length
+    size += 1
+    inFlightPackets += packets
+    inFlightBytes += msg.length
+    stats.batchesQueued += 1
+    stats.packetsQueued += packets
+  }
+  /** Takes back the batch just appended: ZeroMQ's queue was full. */
+  const untrack = (packets: number, bytes: number) => {
+    size -= 1
+    inFlightPackets -= packets
+    inFlightBytes -= bytes
+    stats.batchesQueued -= 1
+    stats.packetsQueued -= packets
+  }
+
   return {
     stats,
     get packetsInFlight() { return inFlightPackets },
@@ -140,37 +182,27 @@ export async function connectBatchSender(endpoint: string, hwm: number, instance
     get quietMs() { return Date.now() - lastAck },
     async send(msg, packets) {
       msg.writeUInt32BE(seq, 12)
-      try {
-        await sock.send(msg)
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'EAGAIN') throw err
-        const now = Date.now()
-        if (!fullSince) fullSince = now
-        else if (connectedAt && now - fullSince > STUCK_MS && now - Math.max(lastAck, connectedAt) > STUCK_MS && size > 0) {
-          sock.close()
-          while (size > 0) popLost()
-          sock = open()
-          stats.resets += 1
+      if (!(size > 0 && inFlightBytes + msg.length > maxBytes)) {
+        // On the list before it is queued: its acknowledgement can arrive before send() resolves.
+        track(msg, packets)
+        if (await queue(msg)) {
           fullSince = 0
-          lastAck = now
+          seq = (seq + 1) >>> 0
+          return true
         }
-        return false
+        untrack(packets, msg.length)
       }
-      fullSince = 0
-      if (size === cap) {
-        stats.packetsUnconfirmed += fPackets[head]!
-        pop()
+      const now = Date.now()
+      if (!fullSince) fullSince = now
+      else if (connectedAt && now - fullSince > STUCK_MS && now - Math.max(lastAck, connectedAt) > STUCK_MS && size > 0) {
+        sock.close()
+        while (size > 0) popLost()
+        sock = open()
+        stats.resets += 1
+        fullSince = 0
+        lastAck = now
       }
-      const tail = (head + size) % cap
-      fSeq[tail] = seq
-      fPackets[tail] = packets
-      fBytes[tail] = msg.length
-      size += 1
-      inFlightPackets += packets
-      stats.batchesQueued += 1
-      stats.packetsQueued += packets
-      seq = (seq + 1) >>> 0
-      return true
+      return false
     },
     async settle(idleMs, stopped = () => false) {
       const start = Date.now()
