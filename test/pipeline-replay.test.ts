@@ -2,7 +2,7 @@ import test from 'ava'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Push } from 'zeromq'
+import { Dealer } from 'zeromq'
 import { createBatchBuilder, decodeBatch } from '../lib/wire/batch.js'
 import { createEncoder } from '../lib/pcap/encoder.js'
 import { createCaptureReader } from '../lib/pcap/reader.js'
@@ -209,7 +209,7 @@ test('garbage on the receiver socket is counted per kind and skipped; good batch
   const ep = ipcEndpoint()
   const out = join(dir, 'out.pcap')
   const recv = await startRecv([ep, out])
-  const push = new Push({ linger: 1000 })
+  const push = new Dealer({ linger: 1000 })
   push.connect(ep)
   const good = createBatchBuilder({ host: 'good', sensorId: '', source: 'pcap:-', linktype: 101, instance: 7 })
   const pkt = Buffer.from('4500001c0001000040117cce7f0000017f0000010035003500080000', 'hex')
