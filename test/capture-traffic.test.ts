@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ipcEndpoint, isRoot, ROOT_SKIP, runTool, sh, startTool, tempDir, waitFor } from './helpers/env.js'
 import { createNetns, linkNetns, type Netns } from './helpers/netns.js'
-import { counters, readPackets, startRecv, type ReadPacket } from './helpers/pipeline.js'
+import { counters, readPackets, startRecv, waitForCounters, type ReadPacket } from './helpers/pipeline.js'
 import { tcpBulk, udpBurst } from './helpers/traffic.js'
 
 /**
@@ -77,17 +77,15 @@ async function captureRun(t: ExecutionContext, capNs: Netns, group: number, traf
   // Late packets of a close (the last ACK) can still be on their way: wait for the counters to agree.
   let last = -1
   let stableSince = Date.now()
-  const taken = () => {
+  const taken = (c: Record<string, number>) => {
     const now = ruleCount(capNs, group).packets
     if (now !== last) { last = now; stableSince = Date.now() }
-    send.child.kill('SIGUSR1')
-    const c = counters(send.stderr(), 'counters')
     return Date.now() - stableSince > 500 && c.packets_in === now && c.packets_sent! >= c.packets_in!
   }
-  await waitFor(taken, 60000, 'the sender to take and deliver what the rules matched').catch(() => {})
+  await waitForCounters(send, taken, 60000, 'the sender to take and deliver what the rules matched').catch(() => {})
   await send.stop('SIGINT')
   const rule = ruleCount(capNs, group)
-  await waitFor(() => (recv.child.kill('SIGUSR1'), counters(recv.stderr(), 'counters').packets_written! >= rule.packets), 30000, 'the receiver to write them').catch(() => {})
+  await waitForCounters(recv, (c) => c.packets_written! >= rule.packets, 30000, 'the receiver to write them').catch(() => {})
   await recv.stop('SIGINT')
   return { rule, send: counters(send.stderr()), recv: counters(recv.stderr()), packets: readPackets(out), sendErr: send.stderr(), file: out }
 }
@@ -249,7 +247,7 @@ rootTest('live capture with no receiver at all: nothing claimed sent, and the ex
   t.teardown(() => send.stop('SIGKILL'))
   await waitFor(() => send.stderr().includes('sending NFLOG'), 30000, 'pcap-zmq-send to start')
   await udpBurst(p.a, p.addrs.b4, 9, 300, 200)
-  await waitFor(() => (send.child.kill('SIGUSR1'), counters(send.stderr(), 'counters').packets_in === 300), 20000, '300 packets taken')
+  await waitForCounters(send, (c) => c.packets_in === 300, 30000, '300 packets taken')
   t.is(await send.stop('SIGINT'), 1)
   const c = counters(send.stderr())
   t.like(c, { packets_in: 300, packets_sent: 0 })
@@ -279,6 +277,8 @@ for i in range(5):
     const stamp = pkt.tsSec * 1000 + pkt.tsNsec / 1e6
     const late = stamp - sentAt[i]!
     t.log(`packet ${i}: stamped ${late.toFixed(2)} ms after it was sent`)
-    t.true(late >= 0 && late < 25, `packet ${i} stamped ${late.toFixed(2)} ms after it was sent`)
+    // A few ms on an idle machine (the kernel's next tick); the bound leaves room for a loaded one
+    // and still fails the old default, which held packets up to 2 s.
+    t.true(late >= 0 && late < 150, `packet ${i} stamped ${late.toFixed(2)} ms after it was sent`)
   })
 })

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pcapHeader, writePcapRecordHeader } from '../lib/pcap/writer.js'
 import { ipcEndpoint, startTool, tempDir, waitFor } from './helpers/env.js'
-import { counters, readPackets, startRecv } from './helpers/pipeline.js'
+import { counters, readPackets, startRecv, waitForCounters } from './helpers/pipeline.js'
 import { ipv4, udp } from './helpers/packet-builder.js'
 
 /** A LINKTYPE_RAW pcap of `n` distinct UDP packets of `size` payload bytes. */
@@ -52,7 +52,7 @@ test('a file replayed before its receiver is up waits for it, and every packet a
   t.is(await send.exited, 0, send.stderr())
   const c = counters(send.stderr())
   t.like(c, { packets_in: 20000, packets_queued: 20000, packets_sent: 20000, packets_lost: 0, packets_unconfirmed: 0, dropped_queue: 0 })
-  await waitFor(() => (recv.child.kill('SIGUSR1'), counters(recv.stderr(), 'counters').packets_written === 20000), 30000, 'all packets written')
+  await waitForCounters(recv, (c) => c.packets_written === 20000, 30000, 'all packets written')
   await recv.stop('SIGINT')
   t.is(readPackets(out).length, 20000)
 })
@@ -67,7 +67,7 @@ test('a receiver killed mid-replay: what the sender calls sent arrived, the rest
   t.teardown(() => first.stop('SIGKILL'))
   const send = startTool('send', [`pcap:${file}`, ep, '--zmq-buffer', '8', '--batch-size', '64', '--delivery-timeout', '3'])
   t.teardown(() => send.stop('SIGKILL'))
-  await waitFor(() => (first.child.kill('SIGUSR1'), (counters(first.stderr(), 'counters').packets_in ?? 0) > 5000), 30000, 'the first receiver to take 5000 packets')
+  await waitForCounters(first, (c) => (c.packets_in ?? 0) > 5000, 30000, 'the first receiver to take 5000 packets')
   await first.stop('SIGKILL')
   const second = await startRecv([ep, join(dir, 'second.pcap')])
   t.teardown(() => second.stop('SIGKILL'))

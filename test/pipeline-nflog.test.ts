@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { nflogPayloadLength, nflogPayloadOffset } from '../lib/pcap/convert.js'
 import { ipcEndpoint, isRoot, ROOT_SKIP, sleep, startTool, tempDir, waitFor, type Tool } from './helpers/env.js'
 import { createNetns, type Netns } from './helpers/netns.js'
-import { counters, readPackets, startRecv } from './helpers/pipeline.js'
+import { counters, readPackets, startRecv, waitForCounters } from './helpers/pipeline.js'
 
 const rootTest = isRoot ? test.serial : test.skip
 if (!isRoot) test('NFLOG end-to-end tests', (t) => { t.log(`skipped: ${ROOT_SKIP}`); t.pass() })
@@ -67,7 +67,7 @@ rootTest('NFLOG -> send -> recv -> FIFO -> tcpdump: the same bytes tcpdump -i nf
   await sendReady(send)
   await sleep(700) // tcpdump's nflog socket
   await traffic(ns, 200, 'fifo')
-  await waitFor(() => /packets_written=200/.test((recv.child.kill('SIGUSR1'), recv.stderr())), 30000, '200 packets written')
+  await waitForCounters(recv, (c) => c.packets_written === 200, 30000, '200 packets written')
   await send.stop('SIGINT')
   refCap.kill('SIGINT')
   await recv.stop('SIGINT')
@@ -101,7 +101,7 @@ rootTest('two senders in two namespaces into one receiver: pcapng keeps them apa
   await sendReady(sa)
   await sendReady(sb)
   await Promise.all([traffic(a, 60, 'east'), traffic(b, 40, 'west')])
-  await waitFor(() => /packets_written=100/.test((recv.child.kill('SIGUSR1'), recv.stderr())), 30000, '100 packets')
+  await waitForCounters(recv, (c) => c.packets_written === 100, 30000, '100 packets')
   await Promise.all([sa.stop('SIGINT'), sb.stop('SIGINT')])
   await recv.stop('SIGINT')
   const pkts = readPackets(out)
@@ -131,7 +131,7 @@ rootTest('receiver killed and restarted mid-stream: the sender keeps capturing, 
   const send = startSend(ns, g, ep, ['--zmq-buffer', '2'])
   await sendReady(send)
   await traffic(ns, 50, 'before')
-  await waitFor(() => /packets_written=50/.test((recv.child.kill('SIGUSR1'), recv.stderr())), 30000, 'first 50')
+  await waitForCounters(recv, (c) => c.packets_written === 50, 30000, 'first 50')
   await recv.stop('SIGKILL')
   // While nobody listens: ZMQ keeps --zmq-buffer batches, the rest is dropped and counted.
   await traffic(ns, 300, 'down', 5)
