@@ -1,5 +1,6 @@
 import test from 'ava'
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { EventLineReader } from '../lib/plugin/lines.js'
 import { createCounters } from '../lib/plugin/counters.js'
@@ -128,4 +129,20 @@ test('config: PokieStream wrapper, top level, defaults, sizes', (t) => {
   t.is(parseBytes('100', 'x'), 100)
   t.throws(() => parseBytes('many', '--spool-max'), { message: /--spool-max: expected a size/ })
   t.is(readFileSync(f, 'utf8').length > 0, true)
+})
+
+test('spool lock: taken exclusively; a live holder or a lock being written refuses, a dead holder is taken over', (t) => {
+  const { dir, cleanup } = tempDir()
+  t.teardown(cleanup)
+  const lock = join(dir, 'lock')
+  // A process that has exited: its pid is free (spawnSync waited for it).
+  const dead = spawnSync('true').pid!
+  writeFileSync(lock, `${dead}\n`)
+  const s = open(dir)
+  t.is(readFileSync(lock, 'utf8'), `${process.pid}\n`)
+  s.close()
+  writeFileSync(lock, `${process.ppid}\n`)
+  t.throws(() => open(dir), { code: 'ESPOOLLOCK', message: new RegExp(`in use by process ${process.ppid}$`) })
+  writeFileSync(lock, '')
+  t.throws(() => open(dir), { code: 'ESPOOLLOCK', message: /in use by process starting up/ })
 })

@@ -1,5 +1,5 @@
 import {
-  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync,
+  closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync,
   readSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs'
 import { join } from 'node:path'
@@ -58,17 +58,37 @@ export class Spool {
     this.recover()
   }
 
-  /** One process per spool: a second runner on the same directory would deliver twice. */
+  /**
+   * One process per spool: a second runner on the same directory would deliver twice. The lock file
+   * is created exclusively (O_EXCL), so two runners starting together cannot both take it; a lock
+   * whose process is gone is stale and taken over.
+   */
   private lock(): void {
-    if (existsSync(this.lockPath)) {
-      const pid = Number(readFileSync(this.lockPath, 'utf8').trim())
-      let alive = false
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-        try { process.kill(pid, 0); alive = true } catch (err) { alive = (err as NodeJS.ErrnoException).code === 'EPERM' }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        writeFileSync(this.lockPath, `${process.pid}\n`, { flag: 'wx' })
+        return
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       }
-      if (alive) throw userError(`spool directory ${this.dir} is in use by process ${pid}`, 'ESPOOLLOCK')
+      let text = ''
+      let age = Infinity
+      try {
+        text = readFileSync(this.lockPath, 'utf8').trim()
+        age = Date.now() - statSync(this.lockPath).mtimeMs
+      } catch { continue } // removed meanwhile: try again
+      const pid = Number(text)
+      if (pid === process.pid) return
+      let alive = false
+      if (Number.isInteger(pid) && pid > 0) {
+        try { process.kill(pid, 0); alive = true } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM' }
+      } else if (text === '' && age < 5000) {
+        alive = true // created a moment ago, its pid not written yet
+      }
+      if (alive) throw userError(`spool directory ${this.dir} is in use by process ${pid || 'starting up'}`, 'ESPOOLLOCK')
+      rmSync(this.lockPath, { force: true })
     }
-    writeFileSync(this.lockPath, `${process.pid}\n`)
+    throw userError(`spool directory ${this.dir}: cannot take its lock file`, 'ESPOOLLOCK')
   }
 
   /** Scan segments left by an earlier run; cut a torn last line; count what is left to deliver. */
