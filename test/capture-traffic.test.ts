@@ -132,14 +132,20 @@ function assertSessions(t: ExecutionContext, r: Run, ports: number[], bulk: numb
 function pair(group: number, on: boolean, mtu = 1500) {
   const a = createNetns('pzpa')
   const b = createNetns('pzpb')
-  const addrs = linkNetns(a, b, 40 + (group % 200))
-  const [va] = vethOf(a)
-  const [vb] = vethOf(b)
-  for (const [ns, dev] of [[a, va!], [b, vb!]] as const) {
-    ns.exec('ip', ['link', 'set', dev, 'mtu', String(mtu)])
-    offloads(ns, dev, on, mtu)
+  const remove = () => { a.remove(); b.remove() }
+  try {
+    const addrs = linkNetns(a, b, 40 + (group % 200))
+    const [va] = vethOf(a)
+    const [vb] = vethOf(b)
+    for (const [ns, dev] of [[a, va!], [b, vb!]] as const) {
+      ns.exec('ip', ['link', 'set', dev, 'mtu', String(mtu)])
+      offloads(ns, dev, on, mtu)
+    }
+    return { a, b, va: va!, vb: vb!, addrs, remove }
+  } catch (err) {
+    remove() // the caller has no handle to clean up yet
+    throw err
   }
-  return { a, b, va: va!, vb: vb!, addrs, remove: () => { a.remove(); b.remove() } }
 }
 
 for (const on of [true, false]) {
