@@ -1,5 +1,5 @@
 import test from 'ava'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pcapHeader, writePcapRecordHeader } from '../lib/pcap/writer.js'
 import { ipcEndpoint, startTool, tempDir, waitFor } from './helpers/env.js'
@@ -86,4 +86,20 @@ test('a receiver killed mid-replay: what the sender calls sent arrived, the rest
   t.true(got.packets_written! >= c.packets_sent! - firstWritten)
   t.is(code, c.packets_sent === 40000 ? 0 : 1)
   if (code === 1) t.regex(send.stderr(), /packets were not delivered/)
+})
+
+test('a live pipe on stdin stopped by a signal once everything arrived: exit 0, every packet sent', async (t) => {
+  const { dir, cleanup } = tempDir()
+  t.teardown(cleanup)
+  const file = join(dir, 'in.pcap')
+  capture(file, 300, 200)
+  const ep = ipcEndpoint()
+  const recv = await startRecv([ep, join(dir, 'out.pcap')])
+  t.teardown(() => recv.stop('SIGKILL'))
+  const send = startTool('send', ['-', ep], { stdio: ['pipe', 'pipe', 'pipe'] })
+  t.teardown(() => send.stop('SIGKILL'))
+  send.child.stdin!.write(readFileSync(file)) // and kept open, as tcpdump -w - keeps it
+  await waitForCounters(recv, (c) => c.packets_written === 300, 30000, '300 packets written')
+  t.is(await send.stop('SIGINT'), 0, send.stderr())
+  t.like(counters(send.stderr()), { packets_in: 300, packets_sent: 300, packets_unconfirmed: 0 })
 })

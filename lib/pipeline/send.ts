@@ -207,11 +207,11 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
       await pumpPcap(opts.source.path)
     }
     await flush()
-    // Let what is on the way be acknowledged: a replayed file waits up to --delivery-timeout with
-    // no progress, live capture (stopped by a signal) only briefly.
-    const replay = opts.source.kind === 'pcap'
+    // Let what is on the way be acknowledged: the end of a pcap input waits up to --delivery-timeout with
+    // no progress; anything stopped by a signal (live capture, or a pipe on stdin) only briefly.
+    const replay = opts.source.kind === 'pcap' && !stopping && !gaveUp
     const deadline = Date.now() + (replay ? Infinity : 1000)
-    await sender!.settle(replay && !gaveUp ? opts.deliveryTimeout * 1000 : 300, () => (replay ? stopping : Date.now() > deadline))
+    await sender!.settle(replay ? opts.deliveryTimeout * 1000 : 300, () => Date.now() > deadline || (replay && stopping))
   } finally {
     uninstall()
     capture?.close()
