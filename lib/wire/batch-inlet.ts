@@ -35,7 +35,6 @@ export async function bindBatchInlet(endpoint: string, opts: { receiveHighWaterM
     throw endpointError('bind', endpoint, err)
   }
   const pending = new Map<string, Pending>()
-  const ackBuf = Buffer.allocUnsafe(ackEncodingLength({ instance: 0, ranges: new Array(128) }))
 
   // A zeromq.js socket takes one send at a time (a second one fails with EBUSY), and a lost
   // acknowledgement would make the sender count batches that arrived as lost: queue them.
@@ -51,8 +50,10 @@ export async function bindBatchInlet(endpoint: string, opts: { receiveHighWaterM
     sending = false
   }
   const send = (p: Pending) => {
-    const end = encodeAck(p.acks.take(), ackBuf)
-    outbox.push([p.peer, Buffer.from(ackBuf.subarray(0, end))])
+    const ack = p.acks.take()
+    const msg = Buffer.allocUnsafe(ackEncodingLength(ack))
+    encodeAck(ack, msg)
+    outbox.push([p.peer, msg])
     if (!sending) void pump()
   }
   const flush = () => {

@@ -123,8 +123,9 @@ export async function connectBatchSender(endpoint: string, hwm: number, instance
     }
     // A queue that is full because no receiver was ever there is waiting, not stuck.
     connectedAt = 0
-    s.events.on('connect', () => { connectedAt = Date.now() })
-    s.events.on('disconnect', () => { connectedAt = 0 })
+    // Only the current socket's events count: a replaced one may still report its disconnect.
+    s.events.on('connect', () => { if (s === sock) connectedAt = Date.now() })
+    s.events.on('disconnect', () => { if (s === sock) connectedAt = 0 })
     void (async () => {
       try {
         for await (const [msg] of s) {
