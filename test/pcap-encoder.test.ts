@@ -135,3 +135,25 @@ function idbLinktypes(b: Buffer): number[] {
   }
   return out
 }
+
+test('encoding in place gives the same pcap records as a copy, and leaves a batch it cannot take untouched', (t) => {
+  const meta = Buffer.from('02000007080001000800030000000000', 'hex')
+  // Sizes around the byte-by-byte cut-off, an empty payload and MTU/jumbo packets.
+  const sizes = [0, 1, 20, 63, 64, 65, 200, 1500, 8028, 65535]
+  const pkts = sizes.map((n, i) => ({ data: Buffer.alloc(n, (i * 37) & 0xff), meta: i % 2 ? meta : Buffer.concat([meta, Buffer.alloc(40, 9)]) }))
+  const copied = createEncoder({ format: 'pcap', linktype: LINKTYPE.RAW, application: 'test' })
+  const inPlace = createEncoder({ format: 'pcap', linktype: LINKTYPE.RAW, application: 'test' })
+  const want = copied.encode(batch(LINKTYPE.NFLOG, pkts, 'nflog:7'))
+  const got = inPlace.encode(batch(LINKTYPE.NFLOG, pkts, 'nflog:7'), true)
+  t.like(got, { written: sizes.length, bytes: want.bytes, skipped: 0 })
+  t.true(got.chunk.equals(want.chunk))
+  t.deepEqual(read(Buffer.concat([inPlace.preamble()!, got.chunk])).map((p) => p.hex.length / 2), sizes)
+
+  // Ethernet frames into RAW need conversion: the general path runs on the unchanged records.
+  const ethBatch = batch(LINKTYPE.ETHERNET, [{ data: eth(ipv4) }, { data: eth(ipv4) }])
+  const before = Buffer.from(ethBatch.records)
+  const conv = inPlace.encode(ethBatch, true)
+  t.like(conv, { written: 2, skipped: 0 })
+  t.true(ethBatch.records.equals(before))
+  t.deepEqual(read(Buffer.concat([inPlace.preamble()!, conv.chunk])).map((p) => p.hex), [ipv4.toString('hex'), ipv4.toString('hex')])
+})

@@ -45,7 +45,11 @@ export interface EncodeResult {
 export interface OutputEncoder {
   /** What a new reader or file must get first; undefined while the pcap link type is not known yet. */
   preamble(): Buffer | undefined
-  encode(batch: Batch): EncodeResult
+  /**
+   * inPlace: the batch's records buffer may be overwritten with the result (the caller holds the
+   * only reference to it; the result's chunk may then be a view of it).
+   */
+  encode(batch: Batch, inPlace?: boolean): EncodeResult
   /** Why packets of `linktype` were skipped, and which options would keep them. */
   explainSkip(linktype: number): string
   /** The stream's one link type once chosen (undefined before the first packet, or with mixedLinktypes). */
@@ -93,9 +97,9 @@ export function createEncoder(opts: EncoderOptions): OutputEncoder {
       if (carriesIp(skipped)) return `${stream}; --linktype raw or --linktype nflog keeps their IP packets readable by every reader; ${mixedHint}`
       return `they cannot be converted and ${stream}; ${mixedHint}`
     },
-    encode(batch) {
+    encode(batch, inPlace = false) {
       if (!ng && streamLinktype !== undefined && !keepNflog) {
-        const fast = encodePcapDirect(batch, streamLinktype)
+        const fast = encodePcapDirect(batch, streamLinktype, inPlace)
         if (fast) return fast
       }
       const res: EncodeResult = { preface: EMPTY, chunk: EMPTY, written: 0, bytes: 0, skipped: 0, skippedLinktype: -1 }
@@ -157,37 +161,52 @@ export function createEncoder(opts: EncoderOptions): OutputEncoder {
 
 /**
  * The common case (every record already in the stream's link type, NFLOG captures into RAW) walked
- * by offset: no per-record views, and short packets copied byte by byte because Buffer#copy with
- * offsets creates a view object per call. Returns undefined when some record needs conversion,
- * so the general path handles the batch. Bounds are checked as forEachRecord does.
+ * by offset, with no per-record views. Returns undefined when some record needs conversion (or the
+ * records are malformed), so the general path handles the batch; the check runs before anything
+ * is written, so the batch is untouched then. Bounds are checked as forEachRecord does.
+ *
+ * In place, the records section itself becomes the pcap records: each 16-byte pcap header and its
+ * packet are moved down over the wire header and NFLOG TLVs they replace (always at least 4 bytes
+ * longer), with copyWithin, a memmove that needs no view object: no fresh buffer to allocate, fault
+ * in and fill per batch. Only for a batch nobody else reads any more.
  */
-function encodePcapDirect(batch: Batch, target: number): EncodeResult | undefined {
+function encodePcapDirect(batch: Batch, target: number, inPlace: boolean): EncodeResult | undefined {
   const b = batch.records
   const count = batch.info.count
-  const out = Buffer.allocUnsafe(b.length + count * 16 + 16)
   let r = 0
-  let o = 0
   let bytes = 0
   for (let i = 0; i < count; i++) {
     if (r + RECORD_HEADER > b.length) return undefined
     const caplen = b.readUInt32BE(r + 12)
     const metaLen = (b[r + 16]! << 8) | b[r + 17]!
-    const start = r + RECORD_HEADER + metaLen
-    const end = start + caplen
+    const end = r + RECORD_HEADER + metaLen + caplen
     if (end > b.length) return undefined
     const own = metaLen > 0 ? LINKTYPE.RAW : batch.info.linktype
     if (own !== target || caplen > SNAPLEN) return undefined
-    writePcapRecordHeader(out, o, b.readUInt32BE(r), b.readUInt32BE(r + 4), caplen, b.readUInt32BE(r + 8))
-    o += PCAP_RECORD_HEADER
-    if (caplen < 128) {
-      for (let k = start; k < end; k++) out[o++] = b[k]!
-    } else {
-      o += b.copy(out, o, start, end)
-    }
     bytes += caplen
     r = end
   }
   if (r !== b.length) return undefined
+  const out = inPlace ? b : Buffer.allocUnsafe(b.length + count * 16 + 16)
+  r = 0
+  let o = 0
+  for (let i = 0; i < count; i++) {
+    const caplen = b.readUInt32BE(r + 12)
+    const start = r + RECORD_HEADER + ((b[r + 16]! << 8) | b[r + 17]!)
+    const end = start + caplen
+    // Fields first: in place, the new header can overlap the old one (o <= r, o + 16 < start).
+    writePcapRecordHeader(out, o, b.readUInt32BE(r), b.readUInt32BE(r + 4), caplen, b.readUInt32BE(r + 8))
+    o += PCAP_RECORD_HEADER
+    if (caplen < 64) {
+      // Short packets byte by byte (a forward copy is safe in place: the target is below the source).
+      for (let k = start; k < end; k++) out[o++] = b[k]!
+    } else {
+      if (inPlace) b.copyWithin(o, start, end)
+      else b.copy(out, o, start, end)
+      o += caplen
+    }
+    r = end
+  }
   return { preface: EMPTY, chunk: out.subarray(0, o), written: count, bytes, skipped: 0, skippedLinktype: -1 }
 }
 

@@ -163,7 +163,8 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
       inlet.delivered(peer, info.instance, info.seq)
       let res
       try {
-        res = encoder.encode(batch)
+        // The records can become the pcap records in place unless the message is also published.
+        res = encoder.encode(batch, !pub || info.compressed)
       } catch (err) {
         bad(who, isPipeError(err) ? err.code : 'error', messageOf(err))
         continue
