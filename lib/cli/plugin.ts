@@ -1,3 +1,4 @@
+import { curveFlags, resolveCurve } from './curve-options.js'
 import { baseParser, runCli } from './run.js'
 import { parseBytes } from '../plugin/config.js'
 import { main, type PluginOptions } from '../plugin/main.js'
@@ -9,7 +10,7 @@ const NAME = 'pcap-zmq-plugin'
 const STDIN = '\u0000stdin'
 
 export async function parsePluginArgs(argv: string[]): Promise<PluginOptions> {
-  const a = await baseParser(NAME, argv.map((x) => (x === '-' ? STDIN : x)))
+  const a = await curveFlags(baseParser(NAME, argv.map((x) => (x === '-' ? STDIN : x))), { binds: false, connects: true })
     .usage('$0 <source> [plugin]\n\nHands session events (NDJSON from pcap-zmq-track) to a plugin; what the plugin does not accept is spooled on disk and retried.')
     .command('$0 <source> [plugin]', false)
     .positional('source', { type: 'string', describe: '- for NDJSON on stdin, or the endpoint of pcap-zmq-track --publish (tcp://..., ipc://...)' })
@@ -42,6 +43,7 @@ export async function parsePluginArgs(argv: string[]): Promise<PluginOptions> {
   if (a.queue !== undefined && !Number.isInteger(a.queue)) throw userError('--queue must be a whole number')
   return {
     source: a.source === STDIN ? '-' : String(a.source),
+    curve: resolveCurve((k) => (a as Record<string, unknown>)[k], NAME, { binds: false, connects: a.source !== STDIN }),
     plugin: a.plugin,
     config: a.config,
     passConfig: a['pass-config'],

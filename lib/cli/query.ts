@@ -1,24 +1,30 @@
 import { Request } from 'zeromq'
+import { curveClientOptions, type CurveSetup } from '../wire/curve.js'
 import { checkEndpoint, endpointError } from '../wire/endpoint.js'
+import { curveFlags, resolveCurve } from './curve-options.js'
 import { userError } from '../util/errors.js'
 import { baseParser, runCli } from './run.js'
 import { num, str } from './options.js'
 
 const NAME = 'pcap-zmq-query'
 
-interface QueryOptions { endpoint: string; timeout: number }
+interface QueryOptions { endpoint: string; timeout: number; curve?: CurveSetup }
 
 function parse(args: string[]): QueryOptions {
-  const argv = baseParser(NAME, args)
+  const argv = curveFlags(baseParser(NAME, args), { binds: false, connects: true })
     .usage('$0 ENDPOINT > dump.pcap\n\nFetch the traffic buffered by pcap-zmq-recv --buffer-interface ENDPOINT as a capture on stdout.')
     .command('$0 <endpoint>', false)
     .option('timeout', { type: 'number', describe: 'seconds to wait for the answer (default 5)' })
     .parseSync()
-  return { endpoint: checkEndpoint(str('ENDPOINT', argv.endpoint), 'buffer interface'), timeout: num('timeout', argv.timeout ?? 5, { min: 0.1 }) }
+  return {
+    endpoint: checkEndpoint(str('ENDPOINT', argv.endpoint), 'buffer interface'),
+    timeout: num('timeout', argv.timeout ?? 5, { min: 0.1 }),
+    curve: resolveCurve((k) => argv[k], NAME, { binds: false, connects: true }),
+  }
 }
 
 await runCli(NAME, parse, async (opts) => {
-  const req = new Request({ linger: 0, receiveTimeout: opts.timeout * 1000, sendTimeout: opts.timeout * 1000 })
+  const req = new Request({ linger: 0, receiveTimeout: opts.timeout * 1000, sendTimeout: opts.timeout * 1000, ...curveClientOptions(opts.curve) })
   try {
     req.connect(opts.endpoint)
   } catch (err) {
@@ -30,7 +36,7 @@ await runCli(NAME, parse, async (opts) => {
     if (!dump) throw userError(`empty answer from ${opts.endpoint}`, 'EQUERY')
     await new Promise<void>((resolve, reject) => process.stdout.write(dump, (e) => (e ? reject(e) : resolve())))
   } catch (err) {
-    if ((err as { code?: string }).code === 'EAGAIN') throw userError(`no answer from ${opts.endpoint} within ${opts.timeout} s: is pcap-zmq-recv running with --buffer-interface there?`, 'EQUERY')
+    if ((err as { code?: string }).code === 'EAGAIN') throw userError(`no answer from ${opts.endpoint} within ${opts.timeout} s: is pcap-zmq-recv running with --buffer-interface there${opts.curve ? ', and is this key in its --curve-allow' : ''}?`, 'EQUERY')
     throw err
   } finally {
     req.close()

@@ -3,13 +3,14 @@ import { LINKTYPE, linktypeFromName } from '../pcap/linktypes.js'
 import { loadFlagConfig } from '../util/config.js'
 import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
+import { curveFlags, CURVE_KEYS, resolveCurve } from './curve-options.js'
 import { baseParser } from './run.js'
 import { bool, givenFlags, MiB, num, str } from './options.js'
 
 export const NAME = 'pcap-zmq-recv'
 const CONFIG_KEYS = [
   'format', 'linktype', 'mixed-linktypes', 'rotate-size', 'rotate-seconds', 'rotate-count', 'publish', 'buffer-interface',
-  'buffer-window', 'zmq-buffer', 'max-pending', 'stats-interval', 'debug',
+  'buffer-window', 'zmq-buffer', 'max-pending', 'stats-interval', 'debug', ...CURVE_KEYS,
 ] as const
 
 export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: string) => void = (m) => process.stderr.write(`${NAME}: ${m}\n`)): RecvOptions {
@@ -49,12 +50,13 @@ export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: strin
     maxPending: num('max-pending', get('max-pending') ?? 64, { min: 1 }) * MiB,
     statsInterval: num('stats-interval', get('stats-interval') ?? 0, { min: 0 }),
     debug: bool('debug', get('debug') ?? false),
+    curve: resolveCurve(get, NAME, { binds: true, connects: false }),
     log,
   }
 }
 
 export function parseRecvArgs(args: string[]): RecvOptions {
-  const argv = baseParser(NAME, args)
+  const argv = curveFlags(baseParser(NAME, args), { binds: true, connects: false })
     .usage('$0 SRC DST\n\nReceive packet batches from any number of pcap-zmq-send and write one pcap or pcapng stream.\n\nSRC: ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:1234\nDST: a FIFO (reopened for each new reader), a file, or - for stdout')
     .command('$0 <src> <dst>', false)
     .option('format', { type: 'string', describe: 'pcap (default) or pcapng (one interface per sender and source); both carry one link type, as tcpdump and Snort need' })

@@ -4,6 +4,7 @@ import { lookupUser } from '../util/privileges.js'
 import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
 import { defaultWindow } from '../wire/shaper.js'
+import { curveFlags, CURVE_KEYS, resolveCurve } from './curve-options.js'
 import { baseParser } from './run.js'
 import { bool, givenFlags, MiB, num, str } from './options.js'
 
@@ -11,6 +12,7 @@ export const NAME = 'pcap-zmq-send'
 const CONFIG_KEYS = [
   'libnflog-nlbufsiz', 'libnflog-nlbufsiz-max', 'libnflog-qthresh', 'libnflog-timeout', 'zmq-buffer', 'zmq-buffer-size',
   'rate-control', 'lwm', 'hwm', 'wm-interval', 'user', 'sensor-id', 'batch-size', 'stats-interval', 'delivery-timeout', 'debug',
+  ...CURVE_KEYS,
 ] as const
 
 /** SRC: "0,1", "nflog:0,1", "-" (pcap/pcapng on stdin) or "pcap:FILE". */
@@ -65,12 +67,13 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
     statsInterval: num('stats-interval', get('stats-interval') ?? 0, { min: 0 }),
     deliveryTimeout: num('delivery-timeout', get('delivery-timeout') ?? 10, { min: 0.1 }),
     debug: bool('debug', get('debug') ?? false),
+    curve: resolveCurve(get, NAME, { binds: false, connects: true }),
     log,
   }
 }
 
 export function parseSendArgs(args: string[]): SendOptions {
-  const argv = baseParser(NAME, args)
+  const argv = curveFlags(baseParser(NAME, args), { binds: false, connects: true })
     .usage('$0 SRC DST\n\nCapture NFLOG groups (or read a pcap/pcapng stream) and push the packets to a ZeroMQ endpoint.\n\nSRC: NFLOG groups (0,1 or nflog:0,1), - for pcap/pcapng on stdin, or pcap:FILE (a FIFO is reopened when its writer restarts)\nDST: ZeroMQ endpoint to connect to, e.g. tcp://ids.host:1234')
     .command('$0 <src> <dst>', false)
     .option('libnflog-nlbufsiz', { type: 'number', describe: 'netlink receive buffer, MiB (default 10)' })

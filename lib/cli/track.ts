@@ -3,6 +3,7 @@ import { NAME, runTrack, type TrackOptions } from '../track/main.js'
 import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
 import { bool, num, str } from './options.js'
+import { curveFlags, resolveCurve } from './curve-options.js'
 import { baseParser, runCli } from './run.js'
 
 const STDIN = '\u0000stdin'
@@ -10,7 +11,7 @@ const STDIN = '\u0000stdin'
 /** Parses pcap-zmq-track's flags into TrackOptions (config loaded and checked here). */
 export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
   // yargs reads a lone "-" as an empty string: carry it through under a placeholder.
-  const a = await baseParser(NAME, argv.map((x) => (x === '-' ? STDIN : x)))
+  const a = await curveFlags(baseParser(NAME, argv.map((x) => (x === '-' ? STDIN : x))), { binds: true, connects: true })
     .usage('$0 SRC [options]\n\nSRC: - (pcap/pcapng on stdin) or a ZeroMQ endpoint (SUB connect; --pull binds a socket senders connect to)')
     .command('$0 <src>', 'track sessions from a packet stream', (y) => y.positional('src', { type: 'string', describe: '- or ZeroMQ endpoint' }))
     .option('config', { alias: 'c', type: 'string', describe: 'config.yaml (PokieStream filter keys, track: timeouts)' })
@@ -49,6 +50,7 @@ export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
     dropBadChecksum: bool('drop-bad-checksum', a['drop-bad-checksum']),
     statsInterval: num('stats-interval', a['stats-interval'], { min: 0 }),
     sensor: typeof a.sensor === 'string' ? a.sensor : config.sensor,
+    curve: resolveCurve((k) => (a as Record<string, unknown>)[k], NAME, { binds: bool('pull', a.pull) || publish !== null, connects: src !== '-' && !a.pull }),
   }
 }
 

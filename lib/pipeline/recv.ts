@@ -6,7 +6,8 @@ import { openSink } from '../pcap/sink.js'
 import { pcapHeader } from '../pcap/writer.js'
 import { decodeBatch, peekSender, senderLabel } from '../wire/batch.js'
 import { bindBatchInlet } from '../wire/batch-inlet.js'
-import { endpointError } from '../wire/endpoint.js'
+import { createBatchAuthenticator, curveServerOptions, startGatekeeper, type CurveSetup, type Gatekeeper } from '../wire/curve.js'
+import { endpointError, isLoopbackOnly } from '../wire/endpoint.js'
 import { isPipeError, messageOf, userError } from '../util/errors.js'
 import { createOnceLogger, formatCounters, installSignals } from '../util/stats.js'
 
@@ -27,6 +28,8 @@ export interface RecvOptions {
   maxPending: number
   statsInterval: number
   debug: boolean
+  /** CURVE on every bound socket: clients from --curve-allow only, senders named by their key. */
+  curve?: CurveSetup
   log: (msg: string) => void
 }
 
@@ -49,6 +52,8 @@ export interface RecvCounters {
   reader_reopens: number
   published: number
   buffer_queries: number
+  /** CURVE handshakes and batches refused (unknown key, missing or wrong sender proof). */
+  auth_rejected: number
 }
 
 const BIND_OPTS = { linger: 0 }
@@ -57,6 +62,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   const c: RecvCounters = {
     batches: 0, packets_in: 0, packets_written: 0, bytes_written: 0, compressed_batches: 0, bad_frames: 0,
     skipped_linktype: 0, no_reader: 0, slow_reader: 0, write_errors: 0, write_failed: 0, reader_reopens: 0, published: 0, buffer_queries: 0,
+    auth_rejected: 0,
   }
   const senders = new Map<string, SenderCounters>()
   const lastSeq = new Map<number, number>()
@@ -70,8 +76,23 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
     rotateBytes: opts.rotateBytes, rotateSeconds: opts.rotateSeconds, rotateCount: opts.rotateCount,
     maxPending: opts.maxPending, log: opts.log,
   })
-  const inlet = await bindBatchInlet(opts.endpoint, { receiveHighWaterMark: opts.zmqBuffer })
+  // The ZAP handler must be bound before any CURVE socket, or libzmq lets every client in.
+  let gate: Gatekeeper | undefined
+  if (opts.curve) gate = await startGatekeeper(opts.curve, opts.log)
+  const authenticate = opts.curve && gate ? createBatchAuthenticator(opts.curve, gate) : undefined
+  const security = curveServerOptions(opts.curve)
+  let inlet
+  try {
+    inlet = await bindBatchInlet(opts.endpoint, { receiveHighWaterMark: opts.zmqBuffer, security })
+  } catch (err) {
+    gate?.close()
+    throw err
+  }
   const sockets: Array<{ close(): void }> = [inlet]
+  if (gate) {
+    sockets.push(gate)
+    gate.watch(inlet.socket)
+  }
   const bind = async (sock: { bind(ep: string): Promise<void>; close(): void }, ep: string) => {
     try { await sock.bind(ep) } catch (err) {
       for (const s of sockets) s.close()
@@ -80,19 +101,25 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   }
   let pub: Publisher | undefined
   if (opts.publish) {
-    pub = new Publisher({ ...BIND_OPTS, sendHighWaterMark: 10000 })
+    pub = new Publisher({ ...BIND_OPTS, sendHighWaterMark: 10000, ...security })
     sockets.push(pub)
+    gate?.watch(pub)
     await bind(pub, opts.publish)
   }
   let rep: Reply | undefined
   if (opts.bufferInterface) {
-    rep = new Reply({ ...BIND_OPTS, sendTimeout: 1000 })
+    rep = new Reply({ ...BIND_OPTS, sendTimeout: 1000, ...security })
     sockets.push(rep)
+    gate?.watch(rep)
     await bind(rep, opts.bufferInterface)
   }
   try { sink.start() } catch (err) {
     for (const s of sockets) s.close()
     throw err
+  }
+  if (!opts.curve) {
+    const open = [opts.endpoint, opts.publish, opts.bufferInterface].filter((ep): ep is string => !!ep && !isLoopbackOnly(ep))
+    if (open.length) opts.log(`${open.join(', ')}: bound without CURVE: anyone who reaches ${open.length > 1 ? 'them' : 'it'} can inject or read packets (--curve-key and --curve-allow; docs/security.md)`)
   }
   if (opts.debug) opts.log(`listening on ${opts.endpoint}, writing ${opts.format} to ${opts.output === '-' ? 'stdout' : opts.output}`)
 
@@ -102,6 +129,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
     c.write_errors = sink.stats.writeErrors
     c.write_failed = sink.stats.writeFailed
     c.reader_reopens = Math.max(0, sink.stats.opens - 1)
+    if (gate) c.auth_rejected = gate.stats.auth_rejected
     return { ...c }
   }
   const report = () => {
@@ -112,7 +140,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   const uninstall = installSignals(() => {
     stopping = true
     for (const s of sockets) s.close()
-  }, report, opts.statsInterval)
+  }, report, opts.statsInterval, () => gate?.reload())
 
   const serveBuffer = async () => {
     if (!rep) return
@@ -150,7 +178,14 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
         continue
       }
       const info = batch.info
-      const who = senderLabel(info.host, info.sensorId)
+      let who = senderLabel(info.host, info.sensorId)
+      if (authenticate) {
+        // The key's certificate names the sender; the header's host name is only a claim.
+        const name = authenticate(info.proof, who)
+        if (name === undefined) continue
+        info.host = name
+        who = senderLabel(name, info.sensorId)
+      }
       let s = senders.get(who)
       if (!s) {
         senders.set(who, (s = { batches: 0, packets: 0, bytes: 0, wire_bytes: 0, lost_batches: 0, bad_frames: 0 }))

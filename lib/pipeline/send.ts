@@ -7,6 +7,7 @@ import { createCaptureReader, type CapturePacket } from '../pcap/reader.js'
 import { LINKTYPE } from '../pcap/linktypes.js'
 import { createBatchBuilder, type BatchBuilder } from '../wire/batch.js'
 import { connectBatchSender, type BatchSender } from '../wire/batch-sender.js'
+import { curveClientOptions, senderProof, type CurveSetup } from '../wire/curve.js'
 import { createShaper, type Shaper } from '../wire/shaper.js'
 import { dropPrivileges } from '../util/privileges.js'
 import { formatCounters, installSignals } from '../util/stats.js'
@@ -35,6 +36,8 @@ export interface SendOptions {
   /** A file replay gives up when nothing is taken or acknowledged for this long, seconds. */
   deliveryTimeout: number
   debug: boolean
+  /** CURVE client of the receiver's key, with this sender's key proven in every batch. */
+  curve?: CurveSetup
   log: (msg: string) => void
 }
 
@@ -77,6 +80,7 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
   const instance = randomInt(0, 2 ** 32 - 1)
   const shaper: Shaper = createShaper(opts.rateControl ? { lwm: opts.lwm, hwm: opts.hwm, window: opts.window } : { lwm: 0, hwm: 0, window: 0 })
   const builders = new Map<string, BatchBuilder>()
+  const proof = opts.curve ? senderProof(opts.curve) : undefined
   const outbox: Outbox = { msgs: [], packets: [] }
   let lastMode = shaper.mode
 
@@ -84,7 +88,7 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
     const key = `${source}\0${linktype}`
     let b = builders.get(key)
     if (!b) {
-      b = createBatchBuilder({ host, sensorId: opts.sensorId, source, linktype, instance }, opts.batchBytes)
+      b = createBatchBuilder({ host, sensorId: opts.sensorId, source, linktype, instance, proof }, opts.batchBytes)
       builders.set(key, b)
     }
     return b
@@ -172,7 +176,7 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
         qthresh: opts.qthresh, timeout: opts.timeout, copyRange: 0xffff,
       })
     }
-    sender = await connectBatchSender(opts.endpoint, opts.zmqBuffer, instance, opts.zmqBufferBytes)
+    sender = await connectBatchSender(opts.endpoint, opts.zmqBuffer, instance, opts.zmqBufferBytes, curveClientOptions(opts.curve))
     if (opts.user) {
       dropPrivileges(opts.user)
       if (opts.debug) opts.log(`running as ${opts.user} (uid ${process.getuid?.()})`)

@@ -7,10 +7,13 @@ import { EventLineReader } from './lines.js'
 import { loadPlugin, pluginKind, resolvePluginPath, type BuiltinFlags } from './load.js'
 import { EventQueue } from './queue.js'
 import { stdinSource, zmqSource, type Source } from './source.js'
+import type { CurveSetup } from '../wire/curve.js'
 import { Spool } from './spool.js'
 
 export interface PluginOptions {
   source: string
+  /** CURVE client of pcap-zmq-track --publish. */
+  curve?: CurveSetup
   plugin?: string
   config?: string
   passConfig?: boolean
@@ -72,7 +75,7 @@ export async function main(o: PluginOptions): Promise<number> {
   const reader = new EventLineReader(o.maxLine, counters, (ev) => delivery.offer(ev), (_k, m) => warn(m))
   let source: Source
   try {
-    source = o.source === '-' ? stdinSource(reader) : await zmqSource(o.source, reader, warn)
+    source = o.source === '-' ? stdinSource(reader) : await zmqSource(o.source, reader, warn, o.curve)
   } catch (err) {
     await plugin.close().catch(() => {})
     spool.close()

@@ -1,5 +1,6 @@
 import { Subscriber } from 'zeromq'
 import { messageOf, userError } from '../util/errors.js'
+import { curveClientOptions, type CurveSetup } from '../wire/curve.js'
 import type { EventLineReader } from './lines.js'
 
 export interface Source {
@@ -26,11 +27,11 @@ const ENDPOINT_RE = /^(tcp|ipc|inproc|pgm|epgm|ws|wss):\/\/.+/
  * or more complete NDJSON lines. The receive high-water mark is raised because the runner never
  * stops reading (it spills to the spool), so losses can only happen at the publisher's HWM.
  */
-export async function zmqSource(endpoint: string, reader: EventLineReader, warn: (m: string) => void): Promise<Source> {
+export async function zmqSource(endpoint: string, reader: EventLineReader, warn: (m: string) => void, curve?: CurveSetup): Promise<Source> {
   if (!ENDPOINT_RE.test(endpoint)) {
     throw userError(`bad endpoint ${JSON.stringify(endpoint)}: expected - (stdin) or tcp://host:port, ipc://path`)
   }
-  const sub = new Subscriber({ receiveHighWaterMark: 100_000 })
+  const sub = new Subscriber({ receiveHighWaterMark: 100_000, ...curveClientOptions(curve) })
   try {
     sub.connect(endpoint)
   } catch (err) {

@@ -5,7 +5,8 @@ import { formatCounters, installSignals } from '../util/stats.js'
 import { isPipeError, messageOf, type PipeError } from '../util/errors.js'
 import { decodeBatch, forEachRecord, recordLinktype } from '../wire/batch.js'
 import { bindBatchInlet } from '../wire/batch-inlet.js'
-import { endpointError } from '../wire/endpoint.js'
+import { createBatchAuthenticator, curveClientOptions, curveServerOptions, startGatekeeper, type CurveSetup, type Gatekeeper } from '../wire/curve.js'
+import { endpointError, isLoopbackOnly } from '../wire/endpoint.js'
 import { readCaptureInput } from './capture-input.js'
 import { EventOutput } from './output.js'
 import { PacketPipeline } from './pipeline.js'
@@ -25,6 +26,8 @@ export interface TrackOptions {
   dropBadChecksum: boolean
   statsInterval: number
   sensor: string | null
+  /** CURVE: server on --pull and --publish (clients from --curve-allow), client of a SUB source. */
+  curve?: CurveSetup
   input?: NodeJS.ReadableStream
   output?: NodeJS.WritableStream
   log?: (msg: string) => void
@@ -40,10 +43,19 @@ export async function runTrack(o: TrackOptions): Promise<number> {
   let stopping = false
   let stopSource: () => void = () => {}
   const stop = () => { stopping = true; stopSource() }
+  // The ZAP handler must be bound before any CURVE server socket, or libzmq lets every client in.
+  let gate: Gatekeeper | undefined
+  if (o.curve?.allowDir) gate = await startGatekeeper(o.curve, log)
+  const authenticate = o.curve && gate && o.pull ? createBatchAuthenticator(o.curve, gate) : undefined
+  if (!o.curve) {
+    const open = [o.pull ? o.source : undefined, o.publish ?? undefined].filter((ep): ep is string => !!ep && !isLoopbackOnly(ep))
+    if (open.length) log(`${open.join(', ')}: bound without CURVE: anyone who reaches ${open.length > 1 ? 'them' : 'it'} can ${o.pull ? 'inject packets or ' : ''}read events (--curve-key and --curve-allow; docs/security.md)`)
+  }
   let pub: Publisher | null = null
   if (o.publish) {
-    pub = new Publisher({ sendHighWaterMark: 10_000 })
-    try { await pub.bind(o.publish) } catch (err) { pub.close(); throw endpointError('bind', o.publish, err) }
+    pub = new Publisher({ sendHighWaterMark: 10_000, ...curveServerOptions(gate ? o.curve : undefined) })
+    gate?.watch(pub)
+    try { await pub.bind(o.publish) } catch (err) { pub.close(); gate?.close(); throw endpointError('bind', o.publish, err) }
   }
   const out = new EventOutput(o.stdout ? (o.output ?? process.stdout) : null, pub, stop)
   const pipeline = new PacketPipeline({
@@ -57,9 +69,10 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     events: tracker.stats.events, evicted: tracker.stats.evicted, notIp: tracker.stats.notIp,
     fragments: tracker.stats.fragments, filtered: tracker.stats.filtered, ignoredSessions: tracker.stats.ignoredSessions,
     tcpInvalid: tracker.stats.tcpInvalid, orphanRst: tracker.stats.orphanRst, pubDropped: out.counters.pubDropped,
+    ...(gate ? { authRejected: gate.stats.auth_rejected } : {}),
   })
   const report = () => process.stderr.write(formatCounters(NAME, counters()) + '\n')
-  const removeSignals = installSignals(stop, report, o.statsInterval)
+  const removeSignals = installSignals(stop, report, o.statsInterval, () => gate?.reload())
 
   // Packet time drives expiry; while live input is idle, let wall time move it on.
   let lastPkt = 0
@@ -105,8 +118,9 @@ export async function runTrack(o: TrackOptions): Promise<number> {
       inputError = res.error
     } else {
       // --pull: senders connect here and get delivery acknowledgements; otherwise subscribe.
-      const inlet = o.pull ? await bindBatchInlet(o.source, { receiveHighWaterMark: 10_000 }) : undefined
-      const sub = inlet ? undefined : new Subscriber({ receiveHighWaterMark: 10_000 })
+      const inlet = o.pull ? await bindBatchInlet(o.source, { receiveHighWaterMark: 10_000, security: curveServerOptions(gate ? o.curve : undefined) }) : undefined
+      const sub = inlet ? undefined : new Subscriber({ receiveHighWaterMark: 10_000, ...curveClientOptions(o.curve) })
+      if (inlet && gate) gate.watch(inlet.socket)
       const sock = inlet ?? sub!
       stopSource = () => sock.close()
       if (sub) {
@@ -124,8 +138,15 @@ export async function runTrack(o: TrackOptions): Promise<number> {
         for await (const { frames: [msg], peer } of messages) {
           try {
             const batch = decodeBatch(msg!)
+            let host = batch.info.host
+            if (authenticate) {
+              // The key's certificate names the sender; the header's names are only claims.
+              const name = authenticate(batch.info.proof, batch.info.sensorId || host)
+              if (name === undefined) continue
+              host = name
+            }
             if (inlet && peer) inlet.delivered(peer, batch.info.instance, batch.info.seq)
-            const sensor = tracker.sensorId(batch.info.sensorId || batch.info.host || o.sensor)
+            const sensor = tracker.sensorId(authenticate ? (batch.info.sensorId ? `${host}/${batch.info.sensorId}` : host) : (batch.info.sensorId || host || o.sensor))
             const lt = batch.info.linktype
             // NFLOG records travel split (TLVs in meta, the IP packet in data): decode data as RAW.
             forEachRecord(batch, (r) => onPacket(recordLinktype(lt, r), r.data, r.tsSec, r.tsNsec, r.origLen, sensor))
@@ -150,6 +171,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     pipeline.close()
     await out.end()
     pub?.close()
+    gate?.close()
     if (inputError === null) report()
   }
   if (inputError !== null) throw inputError

@@ -8,9 +8,10 @@ export function formatCounters(name: string, counters: Counters, extra = ''): st
 
 /**
  * SIGINT/SIGTERM call `stop` once (a second signal exits at once); SIGUSR1 and the optional
- * interval call `report`. Returns a function that removes the handlers.
+ * interval call `report`; SIGHUP calls `reload` when given (and is ignored otherwise, rather than
+ * killing the process as by default). Returns a function that removes the handlers.
  */
-export function installSignals(stop: () => void, report: () => void, intervalSec = 0): () => void {
+export function installSignals(stop: () => void, report: () => void, intervalSec = 0, reload: () => void = () => {}): () => void {
   let stopping = false
   const onStop = () => {
     if (stopping) process.exit(130)
@@ -20,12 +21,14 @@ export function installSignals(stop: () => void, report: () => void, intervalSec
   process.on('SIGINT', onStop)
   process.on('SIGTERM', onStop)
   process.on('SIGUSR1', report)
+  process.on('SIGHUP', reload)
   const timer = intervalSec > 0 ? setInterval(report, intervalSec * 1000) : undefined
   timer?.unref()
   return () => {
     process.off('SIGINT', onStop)
     process.off('SIGTERM', onStop)
     process.off('SIGUSR1', report)
+    process.off('SIGHUP', reload)
     if (timer) clearInterval(timer)
   }
 }

@@ -1,5 +1,6 @@
 import { Router } from 'zeromq'
 import { encodeAck, ackEncodingLength, createAckCollector, type AckCollector } from './ack.js'
+import type { CurveSocketOptions } from './curve.js'
 import { endpointError } from './endpoint.js'
 
 /**
@@ -16,6 +17,7 @@ export interface InletMessage {
 }
 
 export interface BatchInlet {
+  readonly socket: Router
   messages(): AsyncIterable<InletMessage>
   /** Records that batch `seq` of sender `instance` arrived, for the next acknowledgement. */
   delivered(peer: Buffer, instance: number, seq: number): void
@@ -26,8 +28,8 @@ export const ACK_INTERVAL_MS = 20
 
 interface Pending { peer: Buffer; instance: number; acks: AckCollector }
 
-export async function bindBatchInlet(endpoint: string, opts: { receiveHighWaterMark: number }): Promise<BatchInlet> {
-  const sock = new Router({ linger: 0, receiveHighWaterMark: opts.receiveHighWaterMark, sendTimeout: 0 })
+export async function bindBatchInlet(endpoint: string, opts: { receiveHighWaterMark: number; security?: CurveSocketOptions }): Promise<BatchInlet> {
+  const sock = new Router({ linger: 0, receiveHighWaterMark: opts.receiveHighWaterMark, sendTimeout: 0, ...opts.security })
   try {
     await sock.bind(endpoint)
   } catch (err) {
@@ -65,6 +67,7 @@ export async function bindBatchInlet(endpoint: string, opts: { receiveHighWaterM
   timer.unref()
 
   return {
+    socket: sock,
     async *messages() {
       for await (const [peer, ...frames] of sock) yield { peer: peer!, frames }
     },

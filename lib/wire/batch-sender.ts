@@ -1,5 +1,6 @@
 import { Dealer } from 'zeromq'
 import { decodeAck, seqBefore } from './ack.js'
+import type { CurveSocketOptions } from './curve.js'
 import { endpointError } from './endpoint.js'
 
 /**
@@ -59,7 +60,7 @@ const INFLIGHT_SLACK = 4096
  * `hwm` batches (ZMQ_SNDHWM) and at most `maxBytes` of batches in flight (queued and not yet
  * acknowledged), whichever comes first: the byte bound keeps memory bounded when batches are large.
  */
-export async function connectBatchSender(endpoint: string, hwm: number, instance: number, maxBytes = Infinity): Promise<BatchSender> {
+export async function connectBatchSender(endpoint: string, hwm: number, instance: number, maxBytes = Infinity, security: CurveSocketOptions = {}): Promise<BatchSender> {
   const stats: DeliveryStats = {
     batchesQueued: 0, packetsQueued: 0, batchesDelivered: 0, packetsDelivered: 0, wireBytesDelivered: 0,
     batchesLost: 0, packetsLost: 0, packetsUnconfirmed: 0, resets: 0,
@@ -114,7 +115,7 @@ export async function connectBatchSender(endpoint: string, hwm: number, instance
   }
 
   const open = () => {
-    const s = new Dealer({ linger: 0, sendHighWaterMark: hwm, sendTimeout: 0, reconnectInterval: 200, reconnectMaxInterval: 2000 })
+    const s = new Dealer({ linger: 0, sendHighWaterMark: hwm, sendTimeout: 0, reconnectInterval: 200, reconnectMaxInterval: 2000, ...security })
     try {
       s.connect(endpoint)
     } catch (err) {

@@ -28,7 +28,12 @@ export interface BatchInfo {
   source: string
   /** Bytes of the message on the wire (compressed size when compressed). */
   wireBytes: number
+  /** CURVE sender proof from the header extensions (public key + tag), when the sender gave one. */
+  proof?: Buffer
 }
+
+/** Header extension types: [type u8][length u8][value] after the names. */
+export const EXT_SENDER_PROOF = 1
 
 export interface WireRecord {
   tsSec: number
@@ -73,6 +78,14 @@ export function decodeBatch(msg: Buffer): Batch {
   const host = str()
   const sensorId = str()
   const source = str()
+  // Extensions fill the rest of the header; unknown types are skipped, so old receivers read new senders.
+  let proof: Buffer | undefined
+  while (o < headerLen) {
+    if (o + 2 > headerLen || o + 2 + msg[o + 1]! > headerLen) fail('header extension runs past the header', 'EWIREHEADER')
+    const len = msg[o + 1]!
+    if (msg[o] === EXT_SENDER_PROOF) proof = msg.subarray(o + 2, o + 2 + len)
+    o += 2 + len
+  }
   const body = msg.subarray(headerLen)
   const compressed = (flags & FLAG_COMPRESSED) !== 0
   let records: Buffer
@@ -90,7 +103,7 @@ export function decodeBatch(msg: Buffer): Batch {
   return {
     info: {
       version, compressed, linktype: msg.readUInt16BE(4), instance: msg.readUInt32BE(8), seq: msg.readUInt32BE(12),
-      count, host, sensorId, source, wireBytes: msg.length,
+      count, host, sensorId, source, wireBytes: msg.length, proof,
     },
     records,
   }
@@ -167,13 +180,21 @@ export interface BatchBuilder {
   finish(compress: boolean): Buffer
 }
 
-export interface BuilderIdentity { host: string; sensorId: string; source: string; linktype: number; instance: number }
+export interface BuilderIdentity {
+  host: string
+  sensorId: string
+  source: string
+  linktype: number
+  instance: number
+  /** CURVE sender proof (lib/wire/curve.ts), written into every header. */
+  proof?: Buffer
+}
 
 export function createBatchBuilder(id: BuilderIdentity, capacity = 1 << 20): BatchBuilder {
-  const names = Buffer.concat([id.host, id.sensorId, id.source].map((s) => {
+  const names = Buffer.concat([...[id.host, id.sensorId, id.source].map((s) => {
     const b = Buffer.from(s, 'utf8').subarray(0, 255)
     return Buffer.concat([Buffer.from([b.length]), b])
-  }))
+  }), id.proof ? Buffer.concat([Buffer.from([EXT_SENDER_PROOF, id.proof.length]), id.proof]) : Buffer.alloc(0)])
   const headerLen = FIXED_HEADER + names.length
   // Slack for one maximal record past `capacity`, so append never needs to grow the buffer.
   const buf = Buffer.allocUnsafe(capacity + RECORD_HEADER + 65535 + MAX_CAPLEN)

@@ -18,3 +18,11 @@ export function endpointError(action: 'bind' | 'connect', ep: string, err: unkno
     : e.message ?? String(err)
   return userError(`cannot ${action} ${ep}: ${reason}`, 'EENDPOINT')
 }
+
+/** Endpoints reachable from other hosts: binding one without CURVE gets a warning. */
+export function isLoopbackOnly(endpoint: string): boolean {
+  const m = /^tcp:\/\/(.+):[^:]+$/.exec(endpoint)
+  if (!m) return !/^(tcp|ws|wss|pgm|epgm|udp):/.test(endpoint) // ipc, inproc
+  const host = m[1]!.replace(/^\[|\]$/g, '')
+  return host === 'localhost' || host === '::1' || /^127\./.test(host) || host === 'lo'
+}
