@@ -259,3 +259,32 @@ test('binding a non-loopback address without CURVE says so once; loopback and ip
     t.is(recv.stderr().match(/bound without CURVE/g)?.length ?? 0, warned, recv.stderr())
   }
 })
+
+test('pcap-zmq-track --publish -> pcap-zmq-plugin with CURVE: the allowed plugin gets the events, a plugin without the key none', async (t) => {
+  const k = keys(t)
+  const pubEp = `tcp://127.0.0.1:${await freePort()}`
+  const track = startTool('track', ['-', '--publish', pubEp, '--curve-key', k.key('server'), '--curve-allow', k.allow], { stdio: ['pipe', 'pipe', 'pipe'] })
+  t.teardown(() => { void track.stop('SIGKILL') })
+  const outs = { allowed: join(k.dir, 'allowed.jsonl'), plain: join(k.dir, 'plain.jsonl') }
+  const plugins = [
+    startTool('plugin', [pubEp, 'jsonl', '--out', outs.allowed, '--spool-dir', join(k.dir, 's1'), ...clientFlags(k, 'a')]),
+    startTool('plugin', [pubEp, 'jsonl', '--out', outs.plain, '--spool-dir', join(k.dir, 's2')]),
+  ]
+  t.teardown(() => { for (const p of plugins) void p.stop('SIGKILL') })
+  // Subscribers join a PUB socket asynchronously: feed sessions until the allowed plugin writes some.
+  track.child.stdin!.write(pcap(0, 5000, true))
+  let i = 0
+  const written = (path: string) => { try { return readFileSync(path, 'utf8').trim() } catch { return '' } }
+  await waitFor(() => {
+    for (let n = 0; n < 20; n++, i++) track.child.stdin!.write(record(i, 10000 + i, true))
+    return written(outs.allowed) !== ''
+  }, 30000, 'events at the allowed plugin')
+  await sleep(500)
+  for (const p of plugins) await p.stop('SIGINT')
+  track.child.stdin!.end()
+  await track.stop('SIGINT')
+  const events = written(outs.allowed).split('\n').map((l) => JSON.parse(l) as { session_id?: unknown })
+  t.true(events.length > 0 && events.every((e) => typeof e.session_id === 'string'))
+  t.is(written(outs.plain), '')
+  t.regex(track.stderr(), /authRejected=[1-9]/)
+})
