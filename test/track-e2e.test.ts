@@ -51,9 +51,11 @@ test.after.always(() => cap?.cleanup())
 
 const flow = (pred: (e: Ev) => boolean) => events.filter(pred)
 
-rootTest('TCP handshake and FIN close over IPv4: NEW, ESTABLISHED, CLOSE', (t) => {
+rootTest('TCP handshake and FIN close over IPv4: NEW, ESTABLISHED, CLOSE, then DESTROY at eof', (t) => {
   const ev = flow((e) => e.dst_port === 8080 && e.dst_ip === cap!.b4)
-  t.deepEqual(ev.map((e) => e.state), ['NEW', 'ESTABLISHED', 'CLOSE'])
+  t.deepEqual(ev.map((e) => e.state), ['NEW', 'ESTABLISHED', 'CLOSE', 'DESTROY'])
+  t.is(ev[3].reason, 'eof')
+  t.true(ev[3].orig_packets + ev[3].reply_packets >= ev[2].orig_packets + ev[2].reply_packets)
   t.is(ev[0].src_ip, cap!.a4)
   t.is(ev[2].reason, 'fin')
   t.deepEqual(ev[2].payload, { host: 'e2e.example' })
@@ -61,16 +63,16 @@ rootTest('TCP handshake and FIN close over IPv4: NEW, ESTABLISHED, CLOSE', (t) =
   t.is(new Set(ev.map((e) => e.session_id)).size, 1)
 })
 
-rootTest('server reset: NEW, ESTABLISHED, ABORT', (t) => {
+rootTest('server reset: NEW, ESTABLISHED, ABORT, then DESTROY at eof', (t) => {
   const ev = flow((e) => e.dst_port === 8081)
-  t.deepEqual(ev.map((e) => e.state), ['NEW', 'ESTABLISHED', 'ABORT'])
+  t.deepEqual(ev.map((e) => e.state), ['NEW', 'ESTABLISHED', 'ABORT', 'DESTROY'])
   t.is(ev[2].reason, 'rst')
   t.true(ev[2].history.includes('r'))
 })
 
 rootTest('IPv6 TCP connection', (t) => {
   const ev = flow((e) => e.dst_port === 8080 && e.dst_ip === cap!.b6)
-  t.deepEqual(ev.map((e) => e.state), ['NEW', 'ESTABLISHED', 'CLOSE'])
+  t.deepEqual(ev.map((e) => e.state), ['NEW', 'ESTABLISHED', 'CLOSE', 'DESTROY'])
   t.is(ev[0].src_ip, cap!.a6)
 })
 

@@ -33,9 +33,10 @@ test('handshake, data and FIN close: NEW, ESTABLISHED, CLOSE with counts and his
   t.deepEqual(c.payload, { host: 'example.org' })
   t.is(c.duration, 0.007)
   t.true(n.session_id === e.session_id && e.session_id === c.session_id)
-  // The closed connection lingers silently in TIME_WAIT and leaves without another event.
+  // The closed connection lingers in TIME_WAIT (120 s) and leaves with DESTROY, its final counts.
   h.tracker.advance((T0 + 1000) * 1e6)
-  t.is(h.events.length, 3)
+  t.deepEqual(h.states(), ['NEW', 'ESTABLISHED', 'CLOSE', 'DESTROY'])
+  t.like(h.events[3], { reason: 'idle', orig_packets: 5, reply_packets: 3, history: 'ShADdFf', timestamp: '2023-11-14T22:15:20.007000', session_id: n.session_id })
   t.is(h.tracker.live, 0)
 })
 
@@ -95,9 +96,11 @@ test('a new SYN after close starts a new session with a later id', (t) => {
   h.feed(T0, out('S'))
   h.feed(T0 + 0.001, back('RA'))
   h.feed(T0 + 0.5, out('S'))
-  t.deepEqual(h.states(), ['NEW', 'ABORT', 'NEW'])
-  t.not(h.events[0].session_id, h.events[2].session_id)
-  t.true(h.events[2].session_id > h.events[0].session_id)
+  // The closed one ends (DESTROY, reason reused) before the new one starts.
+  t.deepEqual(h.states(), ['NEW', 'ABORT', 'DESTROY', 'NEW'])
+  t.like(h.events[2], { reason: 'reused', session_id: h.events[0].session_id, timestamp: '2023-11-14T22:13:20.500000' })
+  t.not(h.events[0].session_id, h.events[3].session_id)
+  t.true(h.events[3].session_id > h.events[0].session_id)
 })
 
 test('idle TCP expires per state: SYN_SENT after 120 s, ESTABLISHED after 5 days', (t) => {

@@ -8,8 +8,9 @@ import { formatUuid } from './uuid7.js'
 
 export { formatTimestamp }
 
-export type EventState = 'NEW' | 'ESTABLISHED' | 'REPLIED' | 'CLOSE' | 'ABORT' | 'EXPIRED'
-export type EndReason = null | 'fin' | 'rst' | 'idle' | 'evicted' | 'eof'
+export type EventState = 'NEW' | 'ESTABLISHED' | 'REPLIED' | 'CLOSE' | 'ABORT' | 'EXPIRED' | 'DESTROY'
+/** `reused`: a new connection (a SYN) took the tuple of a closed one, whose DESTROY this is. */
+export type EndReason = null | 'fin' | 'rst' | 'idle' | 'evicted' | 'eof' | 'reused'
 
 /** One session event: PokieStream's ten fields first (same names and meaning), then ours. */
 export interface SessionEvent {

@@ -152,8 +152,10 @@ export class Tracker {
     let row = this.index.find(hash)
     const st = this.store
     if (row >= 0 && (st.flags[row] & F_ENDED) !== 0 && proto === IPPROTO_TCP && (s.tcpFlags & 0x06) === 0x02) {
-      // A new SYN on a closed connection's tuple starts a new session (conntrack reopens).
-      this.drop(row)
+      // A new SYN on a closed connection's tuple starts a new session (conntrack reopens); the
+      // old one ends here, with what its linger collected.
+      this.wheel.unlink(row)
+      this.finish(row, now, 'reused')
       row = -1
     }
     if (row < 0) {
@@ -394,18 +396,18 @@ export class Tracker {
     }
   }
 
-  /** Report EXPIRED (unless ended or ignored) and free the row; the row is already off the wheel. */
+  /**
+   * The session's last event, then the row is freed (it is already off the wheel): EXPIRED for one
+   * that never closed; DESTROY, as conntrack's, for one that did: after CLOSE/ABORT it lingered
+   * (TIME_WAIT, CLOSE) and counted the late packets (a second RST, a retransmitted FIN, the last
+   * ACK), so DESTROY carries the final counters, history and duration.
+   */
   private finish(row: number, atUs: number, reason: EndReason): void {
     const st = this.store
-    if ((st.flags[row] & (F_ENDED | F_IGNORED)) === 0) this.report(row, 'EXPIRED', atUs, reason)
+    const flags = st.flags[row]
+    if ((flags & F_IGNORED) === 0) this.report(row, (flags & F_ENDED) !== 0 ? 'DESTROY' : 'EXPIRED', atUs, reason)
     this.index.remove(row)
     st.free(row)
-  }
-
-  private drop(row: number): void {
-    this.wheel.unlink(row)
-    this.index.remove(row)
-    this.store.free(row)
   }
 
   private evictOldest(): void {
@@ -416,7 +418,7 @@ export class Tracker {
     this.finish(row, this.nowUs, 'evicted')
   }
 
-  /** End of input or shutdown: report every open session as EXPIRED with reason "eof". */
+  /** End of input or shutdown: every session's last event (EXPIRED, or DESTROY if it closed) with reason "eof". */
   flush(): void {
     const st = this.store
     while (st.lruHead >= 0) {

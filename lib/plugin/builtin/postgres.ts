@@ -20,7 +20,7 @@ const COLUMNS: [string, string][] = [
   ['event_order', 'text COLLATE "C"'],
 ]
 const NAMES = COLUMNS.map(([c]) => `"${c}"`)
-const STATE_RANK: Record<string, number> = { NEW: 0, ESTABLISHED: 1, REPLIED: 1, CLOSE: 2, ABORT: 2, EXPIRED: 3 }
+const STATE_RANK: Record<string, number> = { NEW: 0, ESTABLISHED: 1, REPLIED: 1, CLOSE: 2, ABORT: 2, EXPIRED: 3, DESTROY: 3 }
 const TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$/
 
 const text = (v: unknown) => (typeof v === 'string' ? (v.includes('\0') ? v.replace(/\0/g, '') : v) : null)
