@@ -5,7 +5,9 @@
 import type { PacketSummary } from './summary.js'
 import type { DecodeCursor } from './cursor.js'
 import * as L from './constants/link-types.js'
-import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERNET_MAX_LENGTH, isVlanTag } from './constants/ethertypes.js'
+import {
+  ETHERTYPE_FABRICPATH, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_PBB_ITAG, ETHERTYPE_VNTAG, ETHERNET_MAX_LENGTH, isVlanTag,
+} from './constants/ethertypes.js'
 
 /** More stacked tags than any real network uses: stops a crafted frame of repeated tags early. */
 export const MAX_VLAN_TAGS = 8
@@ -18,18 +20,33 @@ export function decodeLinkSummary(linktype: number, data: Buffer, out: PacketSum
       let off = 12
       let type = (data[off] << 8) | data[off + 1]
       off += 2
-      let tags = 0
-      while (isVlanTag(type)) {
-        if (++tags > MAX_VLAN_TAGS) { out.error = 'vlan: too many tags'; return false }
-        if (off + 4 > len) { out.error = 'vlan: truncated tag'; return false }
-        out.vlan = ((data[off] << 8) | data[off + 1]) & 0x0fff
-        type = (data[off + 2] << 8) | data[off + 3]
-        off += 4
+      // Tags and data-centre encapsulations before the network layer, in any order and nesting.
+      for (let tags = 0; ; tags++) {
+        let skip: number
+        if (isVlanTag(type)) {
+          skip = 4
+          if (off + 4 <= len) out.vlan = ((data[off] << 8) | data[off + 1]) & 0x0fff
+        } else if (type === ETHERTYPE_VNTAG) {
+          skip = 6
+        } else if (type === ETHERTYPE_PBB_ITAG) {
+          skip = 18 // I-TAG (priority, DEI, UCA, I-SID), customer destination and source
+        } else if (type === ETHERTYPE_FABRICPATH) {
+          skip = 16 // FTag and TTL, the original frame's destination and source
+        } else {
+          break
+        }
+        if (tags >= MAX_VLAN_TAGS) { out.error = `${tagLabel(type)}: too many tags`; return false }
+        if (off + skip > len) { out.error = `${tagLabel(type)}: truncated ${skip === 4 ? 'tag' : 'header'}`; return false }
+        type = (data[off + skip - 2] << 8) | data[off + skip - 1]
+        off += skip
       }
       if (type <= ETHERNET_MAX_LENGTH) return llcSnap(data, off, len, c)
       c.offset = off; c.type = type
       return true
     }
+    case L.LINKTYPE_FDDI:
+      if (len < 13) { out.error = 'fddi: truncated header'; return false }
+      return llcSnap(data, 13, len, c)
     case L.LINKTYPE_RAW: case L.LINKTYPE_RAW_BSD12: case L.LINKTYPE_RAW_BSD14:
       return rawIp(data, 0, len, out, c)
     case L.LINKTYPE_IPV4:
@@ -60,6 +77,10 @@ export function decodeLinkSummary(linktype: number, data: Buffer, out: PacketSum
       out.error = 'link: unsupported link type'
       return false
   }
+}
+
+function tagLabel(type: number): string {
+  return type === ETHERTYPE_VNTAG ? 'vntag' : type === ETHERTYPE_PBB_ITAG ? 'pbb' : type === ETHERTYPE_FABRICPATH ? 'fabricpath' : 'vlan'
 }
 
 /** 802.2 LLC: only SNAP with an EtherType (OUI 0) leads to a network layer the summary knows. */

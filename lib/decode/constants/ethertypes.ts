@@ -13,6 +13,12 @@ export const ETHERTYPE_PPPOE_SESSION = 0x8864
 export const ETHERTYPE_QINQ = 0x88a8
 export const ETHERTYPE_LLDP = 0x88cc
 export const ETHERTYPE_MACSEC = 0x88e5
+/** IEEE 802.1ah provider backbone bridging: the I-TAG, then the customer's MAC addresses. */
+export const ETHERTYPE_PBB_ITAG = 0x88e7
+/** Cisco FabricPath: FTag/TTL, then the whole original Ethernet frame. */
+export const ETHERTYPE_FABRICPATH = 0x8903
+/** Cisco VN-Tag (802.1Qbh precursor): 4 bytes of virtual interface ids, then the next EtherType. */
+export const ETHERTYPE_VNTAG = 0x8926
 /** Pre-standard QinQ outer tag still emitted by some switches. */
 export const ETHERTYPE_QINQ_OLD = 0x9100
 /** Values up to 1500 are an 802.3 length, not an EtherType: an 802.2 LLC header follows. */
@@ -38,6 +44,9 @@ export const etherTypes = constantTable([
   [0x88a2, 'AoE'],
   [ETHERTYPE_LLDP, 'LLDP'],
   [ETHERTYPE_MACSEC, 'MACsec'],
+  [ETHERTYPE_PBB_ITAG, 'IEEE_802_1ah'],
+  [ETHERTYPE_FABRICPATH, 'Cisco_FabricPath'],
+  [ETHERTYPE_VNTAG, 'VN_Tag'],
   [0x88f7, 'PTP'],
   [0x8902, 'CFM'],
   [ETHERTYPE_QINQ_OLD, 'QinQ_9100'],

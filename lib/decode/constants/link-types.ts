@@ -3,6 +3,8 @@ import { constantTable } from './table.js'
 /** LINKTYPE_* values (tcpdump.org/linktypes.html) that the decoders understand. */
 export const LINKTYPE_NULL = 0
 export const LINKTYPE_ETHERNET = 1
+/** ANSI INCITS 239-1994 FDDI: frame control, destination and source addresses, then 802.2 LLC. */
+export const LINKTYPE_FDDI = 10
 /** DLT_RAW as written by some systems' pcap files (12 on most BSDs, 14 on OpenBSD). */
 export const LINKTYPE_RAW_BSD12 = 12
 export const LINKTYPE_RAW_BSD14 = 14
@@ -17,6 +19,7 @@ export const LINKTYPE_LINUX_SLL2 = 276
 export const linkTypes = constantTable([
   [LINKTYPE_NULL, 'NULL'],
   [LINKTYPE_ETHERNET, 'ETHERNET'],
+  [LINKTYPE_FDDI, 'FDDI'],
   [LINKTYPE_RAW_BSD12, 'RAW_BSD12'],
   [LINKTYPE_RAW_BSD14, 'RAW_BSD14'],
   [LINKTYPE_RAW, 'RAW'],

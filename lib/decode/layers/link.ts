@@ -1,13 +1,16 @@
 /**
- * Link layers of the decoded-packet tree: Ethernet (+802.1Q/802.1ad tags), Linux SLL and SLL2,
- * NULL/LOOP, NFLOG and raw IP. Each hands the rest of the frame to the EtherType dispatcher.
+ * Link layers of the decoded-packet tree: Ethernet (+802.1Q/802.1ad tags, VN-Tag, 802.1ah PBB,
+ * Cisco FabricPath), FDDI, Linux SLL and SLL2, NULL/LOOP, NFLOG and raw IP. Each hands the rest of the frame to the EtherType dispatcher.
  */
 import { addLayer, stop, type LayerObject, type PacketContext } from './context.js'
 import { macString, textString } from './format.js'
 import { dispatchEtherType } from './dispatch.js'
 import { decodeLlc } from './llc.js'
 import * as L from '../constants/link-types.js'
-import { ETHERNET_MAX_LENGTH, ETHERTYPE_IPV4, ETHERTYPE_IPV6, etherTypes, isVlanTag } from '../constants/ethertypes.js'
+import {
+  ETHERNET_MAX_LENGTH, ETHERTYPE_FABRICPATH, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_PBB_ITAG, ETHERTYPE_VLAN, ETHERTYPE_VNTAG,
+  etherTypes, isVlanTag,
+} from '../constants/ethertypes.js'
 import { MAX_VLAN_TAGS, nflogLittleEndian } from '../summary-link.js'
 
 export function decodeLink(ctx: PacketContext, linktype: number): void {
@@ -15,6 +18,7 @@ export function decodeLink(ctx: PacketContext, linktype: number): void {
   const end = data.length
   switch (linktype) {
     case L.LINKTYPE_ETHERNET: return ethernet(ctx, end)
+    case L.LINKTYPE_FDDI: return fddi(ctx, end)
     case L.LINKTYPE_RAW: case L.LINKTYPE_RAW_BSD12: case L.LINKTYPE_RAW_BSD14: return rawIp(ctx, 0, end)
     case L.LINKTYPE_IPV4: return dispatchEtherType(ctx, ETHERTYPE_IPV4, 0, end)
     case L.LINKTYPE_IPV6: return dispatchEtherType(ctx, ETHERTYPE_IPV6, 0, end)
@@ -61,17 +65,65 @@ function ethernet(ctx: PacketContext, end: number): void {
   addLayer(ctx, 'Ethernet', eth)
   Object.assign(eth, typeField(type))
   let off = 14
-  for (let tags = 0; isVlanTag(type); tags++) {
-    const name = type === 0x8100 ? 'IEEE_802_1Q' : 'IEEE_802_1ad'
-    if (tags >= MAX_VLAN_TAGS) return stop(ctx, name, 'too many VLAN tags', off)
-    if (off + 4 > end) return stop(ctx, name, 'truncated tag', off)
-    const tci = data.readUInt16BE(off)
-    type = data.readUInt16BE(off + 2)
-    addLayer(ctx, name, { Priority: tci >> 13, DEI: (tci >> 12) & 1, VLAN_ID: tci & 0x0fff, ...typeField(type) })
-    off += 4
+  // Tags and data-centre encapsulations, in any order and nesting (as summary-link.ts walks them).
+  for (let tags = 0; ; tags++) {
+    const name = tagLayerName(type)
+    if (name === null) break
+    if (tags >= MAX_VLAN_TAGS) return stop(ctx, name, 'too many tags', off)
+    if (type === ETHERTYPE_VNTAG) {
+      if (off + 6 > end) return stop(ctx, name, 'truncated tag', off)
+      const w = data.readUInt32BE(off)
+      type = data.readUInt16BE(off + 4)
+      addLayer(ctx, name, {
+        Direction: w >>> 31, Pointer: (w >>> 30) & 1, Destination_VIF: (w >>> 16) & 0x3fff, Looped: (w >>> 15) & 1,
+        Version: (w >>> 12) & 3, Source_VIF: w & 0x0fff, ...typeField(type),
+      })
+      off += 6
+    } else if (type === ETHERTYPE_PBB_ITAG) {
+      if (off + 18 > end) return stop(ctx, name, 'truncated I-TAG', off)
+      const w = data.readUInt32BE(off)
+      type = data.readUInt16BE(off + 16)
+      addLayer(ctx, name, {
+        Priority: w >>> 29, DEI: (w >>> 28) & 1, UCA: (w >>> 27) & 1, I_SID: w & 0xffffff,
+        Customer_Destination_Address: macString(data, off + 4), Customer_Source_Address: macString(data, off + 10), ...typeField(type),
+      })
+      off += 18
+    } else if (type === ETHERTYPE_FABRICPATH) {
+      if (off + 16 > end) return stop(ctx, name, 'truncated header', off)
+      const w = data.readUInt16BE(off)
+      type = data.readUInt16BE(off + 14)
+      addLayer(ctx, name, {
+        FTag: w >> 6, TTL: w & 0x3f,
+        Inner_Destination_Address: macString(data, off + 2), Inner_Source_Address: macString(data, off + 8), ...typeField(type),
+      })
+      off += 16
+    } else {
+      if (off + 4 > end) return stop(ctx, name, 'truncated tag', off)
+      const tci = data.readUInt16BE(off)
+      type = data.readUInt16BE(off + 2)
+      addLayer(ctx, name, { Priority: tci >> 13, DEI: (tci >> 12) & 1, VLAN_ID: tci & 0x0fff, ...typeField(type) })
+      off += 4
+    }
   }
   if (type <= ETHERNET_MAX_LENGTH) return decodeLlc(ctx, off, Math.min(end, off + type))
   dispatchEtherType(ctx, type, off, end)
+}
+
+function tagLayerName(type: number): string | null {
+  if (type === ETHERTYPE_VLAN) return 'IEEE_802_1Q'
+  if (isVlanTag(type)) return 'IEEE_802_1ad'
+  if (type === ETHERTYPE_VNTAG) return 'VN_Tag'
+  if (type === ETHERTYPE_PBB_ITAG) return 'IEEE_802_1ah'
+  if (type === ETHERTYPE_FABRICPATH) return 'Cisco_FabricPath'
+  return null
+}
+
+/** FDDI: frame control, then destination and source addresses as they are on the wire, then 802.2 LLC. */
+function fddi(ctx: PacketContext, end: number): void {
+  const { data } = ctx
+  if (end < 13) return stop(ctx, 'FDDI', 'truncated header', 0)
+  addLayer(ctx, 'FDDI', { Frame_Control: data[0], Destination_Address: macString(data, 1), Source_Address: macString(data, 7) })
+  decodeLlc(ctx, 13, end)
 }
 
 /** An EtherType field, or the 802.3 length that takes its place. */
