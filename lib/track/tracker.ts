@@ -1,6 +1,7 @@
 import type { PacketSummary } from '../decode/summary.js'
 import { ExpiryWheel } from './expiry-wheel.js'
 import { FlowIndex } from './flow-index.js'
+import { HelloReassembly } from './hello-reassembly.js'
 import { inspectPayload, type PayloadInspector } from './inspect.js'
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from './protocols.js'
 import { buildEvent, type EndReason, type EventState, type SessionEvent } from './session-event.js'
@@ -75,6 +76,8 @@ export class Tracker {
   private readonly dnsPorts: Set<number>
   private readonly inspectOn: boolean
   private readonly inspector: PayloadInspector = { kind: '', name: '' }
+  /** ClientHellos spread over several segments, until whole. */
+  readonly hello = new HelloReassembly()
   /** Packet clock in microseconds (never goes back). */
   nowUs = 0
   private readonly onDue = (row: number) => this.due(row)
@@ -342,14 +345,25 @@ export class Tracker {
       this.historyAdd(row, base + 4)
     }
     if (s.checksum === -1) this.historyAdd(row, base + 7)
-    if (dir === 0 && payloadLen > 0 && this.inspectOn && (st.flags[row] & F_INSPECTED) === 0 && proto === IPPROTO_TCP) {
-      st.flags[row] |= F_INSPECTED
-      const o = row * 10
-      const ports = st.keys[o + 9]
-      const respPort = (st.flags[row] & F_ORIG_B) !== 0 ? ports >>> 16 : ports & 0xffff
-      this.inspector.kind = this.dnsPorts.has(respPort) ? 'dns' : ''
-      if (inspectPayload(this.inspector, 6, data, s.payloadOffset, s.payloadOffset + payloadLen)) {
-        st.payload.set(row, `${this.inspector.kind}:${this.inspector.name}`)
+    if (dir === 0 && payloadLen > 0 && this.inspectOn && proto === IPPROTO_TCP) {
+      const start = s.payloadOffset
+      const end = start + payloadLen
+      if ((st.flags[row] & F_INSPECTED) === 0) {
+        st.flags[row] |= F_INSPECTED
+        const o = row * 10
+        const ports = st.keys[o + 9]
+        const respPort = (st.flags[row] & F_ORIG_B) !== 0 ? ports >>> 16 : ports & 0xffff
+        const dns = this.dnsPorts.has(respPort)
+        if (!dns && data[start] === 22) {
+          const sni = this.hello.start(row, data, start, end, s.tcpSeq)
+          if (typeof sni === 'string') st.payload.set(row, `sni:${sni}`)
+        } else {
+          this.inspector.kind = dns ? 'dns' : ''
+          if (inspectPayload(this.inspector, 6, data, start, end)) st.payload.set(row, `${this.inspector.kind}:${this.inspector.name}`)
+        }
+      } else if (this.hello.waiting(row)) {
+        const sni = this.hello.feed(row, data, start, end, s.tcpSeq)
+        if (typeof sni === 'string') st.payload.set(row, `sni:${sni}`)
       }
     }
   }
@@ -406,6 +420,7 @@ export class Tracker {
     const st = this.store
     const flags = st.flags[row]
     if ((flags & F_IGNORED) === 0) this.report(row, (flags & F_ENDED) !== 0 ? 'DESTROY' : 'EXPIRED', atUs, reason)
+    this.hello.forget(row)
     this.index.remove(row)
     st.free(row)
   }

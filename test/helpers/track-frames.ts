@@ -10,6 +10,8 @@ export interface FrameSpec {
   dport?: number
   /** TCP flags as letters: S A F R P. */
   flags?: string
+  /** TCP sequence number (0 when not given). */
+  seq?: number
   payload?: Buffer | string
   /** ICMP type (8 request / 0 reply; 128/129 for v6) and echo identifier. */
   icmpType?: number
@@ -24,6 +26,7 @@ export function frame(f: FrameSpec): Buffer {
     l4 = Buffer.alloc(20)
     l4.writeUInt16BE(f.sport ?? 0, 0)
     l4.writeUInt16BE(f.dport ?? 0, 2)
+    l4.writeUInt32BE((f.seq ?? 0) >>> 0, 4)
     l4[12] = 5 << 4
     let fl = 0
     for (const c of f.flags ?? '') fl |= ({ F: 1, S: 2, R: 4, P: 8, A: 16 } as Record<string, number>)[c] ?? 0
