@@ -96,6 +96,33 @@ test('payload.dns: UDP sessions to DNS ports whose query does not match are not 
   t.is(h.tracker.stats.ignoredSessions, 1)
 })
 
+test('payload.dns over TCP: events wait for the query after the handshake, then go out in order or not at all', (t) => {
+  const cfg = parseConfig('filter:\n  payload:\n    dns:\n      enabled: true\n      ports: [53]\n      match: ["*.example.com"]\n')
+  const h = trackerHarness({ admission: compileSessionFilter(cfg.filter) })
+  const q = (name: string) => {
+    const m = Buffer.concat([Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), ...name.split('.').flatMap((l) => [Buffer.from([l.length]), Buffer.from(l)]), Buffer.from([0, 0, 1, 0, 1])])
+    return Buffer.concat([Buffer.from([m.length >> 8, m.length & 255]), m])
+  }
+  const conn = (t0: number, sport: number, name: string | null) => {
+    const c = { src: '10.0.0.1', dst: '10.0.0.2', proto: 'tcp' as const, sport, dport: 53 }
+    const s = { src: '10.0.0.2', dst: '10.0.0.1', proto: 'tcp' as const, sport: 53, dport: sport }
+    h.feed(t0, { ...c, flags: 'S' })
+    h.feed(t0 + 0.001, { ...s, flags: 'SA' })
+    h.feed(t0 + 0.002, { ...c, flags: 'A' })
+    if (name !== null) h.feed(t0 + 0.003, { ...c, flags: 'PA', payload: q(name) })
+  }
+  conn(1, 1000, 'www.example.com')
+  t.deepEqual(h.events.map((e) => [e.state, e.src_port, e.timestamp.slice(17)]), [['NEW', 1000, '01.000000'], ['ESTABLISHED', 1000, '01.002000']])
+  t.deepEqual(h.events[1].payload, null) // as it was when it happened: the query came later
+  conn(2, 1001, 'www.other.org')
+  conn(3, 1002, null) // no question yet: held until the session ends, then passes as on UDP
+  t.is(h.events.length, 2)
+  h.tracker.flush()
+  t.deepEqual(h.events.map((e) => [e.state, e.src_port]), [['NEW', 1000], ['ESTABLISHED', 1000], ['EXPIRED', 1000], ['NEW', 1002], ['ESTABLISHED', 1002], ['EXPIRED', 1002]])
+  t.deepEqual(h.events[2].payload, { dns: 'www.example.com' })
+  t.is(h.tracker.stats.ignoredSessions, 1)
+})
+
 test('filtered-out sessions stay silent in both directions (no reversed ghost session)', (t) => {
   const cfg = parseConfig('filter:\n  source: [10.0.0.2/32]\n')
   const h = trackerHarness({ admission: compileSessionFilter(cfg.filter) })

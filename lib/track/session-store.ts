@@ -14,13 +14,15 @@ export const F_USED = 1
 export const F_ORIG_B = 2
 /** Filtered out: tracked so its packets are recognised, never reported. */
 export const F_IGNORED = 4
-/** CLOSE or ABORT already reported; kept only to absorb late packets until it times out. */
+/** CLOSE or ABORT already reported; lingers to count late packets until DESTROY. */
 export const F_ENDED = 8
 export const F_REPLIED = 16
 /** Payload inspection done (found or not). */
 export const F_INSPECTED = 32
 /** cidHash holds the session's Community ID hash (made at its first event). */
 export const F_CID = 64
+/** Events held back until the DNS name filter can decide (TCP to a DNS port: the query follows the handshake). */
+export const F_HELD = 128
 
 export class SessionStore {
   capacity: number

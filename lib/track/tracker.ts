@@ -6,7 +6,7 @@ import { inspectPayload, type PayloadInspector } from './inspect.js'
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from './protocols.js'
 import { buildEvent, type EndReason, type EventState, type SessionEvent } from './session-event.js'
 import {
-  F_ENDED, F_IGNORED, F_INSPECTED, F_ORIG_B, F_REPLIED, HISTORY_LEN, SessionStore,
+  F_ENDED, F_HELD, F_IGNORED, F_INSPECTED, F_ORIG_B, F_REPLIED, HISTORY_LEN, SessionStore,
 } from './session-store.js'
 import {
   PK_FIN, PK_RST, PK_SYN, PK_SYNACK, TCP_CLOSE, TCP_ESTABLISHED, TCP_IGNORE, TCP_INVALID,
@@ -78,6 +78,8 @@ export class Tracker {
   private readonly inspector: PayloadInspector = { kind: '', name: '' }
   /** ClientHellos spread over several segments, until whole. */
   readonly hello = new HelloReassembly()
+  /** Events of TCP sessions to a DNS port, held until the name filter decides (F_HELD). */
+  private readonly held = new Map<number, SessionEvent[]>()
   /** Packet clock in microseconds (never goes back). */
   nowUs = 0
   private readonly onDue = (row: number) => this.due(row)
@@ -241,10 +243,13 @@ export class Tracker {
       this.inspector.kind = ''
       if (inspectPayload(this.inspector, 17, data, s.payloadOffset, s.payloadOffset + payloadLen)) dnsName = this.inspector.name
     }
+    let hold = false
     if (ad !== null) {
       const src = flipped ? s.dst : s.src
       const dst = flipped ? s.src : s.dst
       ignored = !ad.endpoints(s.ipVersion, src, dst, proto, kind === 0 ? dstPort : -1)
+      // Over TCP the question comes after the handshake: hold the events until it is seen.
+      hold = !ignored && proto === IPPROTO_TCP && ad.dnsPorts !== null && ad.dnsPorts.has(dstPort)
       if (!ignored && proto === IPPROTO_UDP && ad.dnsPorts !== null && ad.dnsPorts.has(dstPort)) {
         if (dnsName === null && payloadLen > 0 && !flipped) {
           this.inspector.kind = ''
@@ -262,6 +267,7 @@ export class Tracker {
     let flags = st.flags[row]
     if (!origIsA) flags |= F_ORIG_B
     if (ignored) { flags |= F_IGNORED; this.stats.ignoredSessions += 1 }
+    if (hold) flags |= F_HELD
     if (dnsName !== null) { flags |= F_INSPECTED; st.payload.set(row, `dns:${dnsName}`) }
     st.flags[row] = flags
     st.tcpState[row] = tcpState
@@ -359,7 +365,9 @@ export class Tracker {
           if (typeof sni === 'string') st.payload.set(row, `sni:${sni}`)
         } else {
           this.inspector.kind = dns ? 'dns' : ''
-          if (inspectPayload(this.inspector, 6, data, start, end)) st.payload.set(row, `${this.inspector.kind}:${this.inspector.name}`)
+          const found = inspectPayload(this.inspector, 6, data, start, end)
+          if (found) st.payload.set(row, `${this.inspector.kind}:${this.inspector.name}`)
+          if ((st.flags[row] & F_HELD) !== 0) this.release(row, found && dns ? this.inspector.name : null)
         }
       } else if (this.hello.waiting(row)) {
         const sni = this.hello.feed(row, data, start, end, s.tcpSeq)
@@ -395,8 +403,35 @@ export class Tracker {
   }
 
   private report(row: number, state: EventState, atUs: number, reason: EndReason): void {
+    const ev = buildEvent(this.store, row, state, atUs, reason, this.sensors)
+    if ((this.store.flags[row] & F_HELD) !== 0) {
+      let list = this.held.get(row)
+      if (!list) this.held.set(row, (list = []))
+      list.push(ev)
+      return
+    }
     this.stats.events += 1
-    this.emit(buildEvent(this.store, row, state, atUs, reason, this.sensors))
+    this.emit(ev)
+  }
+
+  /**
+   * The DNS name filter decides a held TCP session: its held events go out in order, or it becomes
+   * ignored and they are dropped. A session with no question (`name` null) passes, as on UDP.
+   */
+  private release(row: number, name: string | null): void {
+    const st = this.store
+    st.flags[row] &= ~F_HELD
+    const list = this.held.get(row) ?? []
+    this.held.delete(row)
+    if (this.admission !== null && !this.admission.dnsName(name)) {
+      st.flags[row] |= F_IGNORED
+      this.stats.ignoredSessions += 1
+      return
+    }
+    for (const ev of list) {
+      this.stats.events += 1
+      this.emit(ev)
+    }
   }
 
   /** The wheel reached a row's bucket: expire it if idle long enough, else reschedule. */
@@ -418,6 +453,7 @@ export class Tracker {
    */
   private finish(row: number, atUs: number, reason: EndReason): void {
     const st = this.store
+    if ((st.flags[row] & F_HELD) !== 0) this.release(row, null)
     const flags = st.flags[row]
     if ((flags & F_IGNORED) === 0) this.report(row, (flags & F_ENDED) !== 0 ? 'DESTROY' : 'EXPIRED', atUs, reason)
     this.hello.forget(row)
