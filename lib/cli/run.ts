@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import yargs, { type Argv } from 'yargs'
 import { isUserError, messageOf, userError } from '../util/errors.js'
 
@@ -17,6 +18,15 @@ export function fromArgv(v: unknown): unknown {
   return v === DASH ? '-' : v
 }
 
+/** The package's version, from the package.json next to dist/ (the clone and an npm install alike). */
+export const VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown'
+  }
+})()
+
 /**
  * A yargs parser with the habits every tool shares: strict flags, usage errors thrown (not
  * printed) so the runner reports them as one line, help and version on.
@@ -27,7 +37,8 @@ export function baseParser(name: string, argv: string[]): Argv {
     .strict()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version(VERSION)
+    .alias('V', 'version')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
       throw err ?? userError(msg)

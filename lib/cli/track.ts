@@ -54,6 +54,5 @@ export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
   }
 }
 
-if (process.argv[1]?.endsWith('pcap-zmq-track.js')) {
-  await runCli(NAME, parseTrackArgs, runTrack)
-}
+// Unconditionally, as every tool: npm's bin symlinks and npx run it under other names.
+await runCli(NAME, parseTrackArgs, runTrack)
