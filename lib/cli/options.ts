@@ -25,6 +25,13 @@ export function str(name: string, v: unknown): string {
   throw userError(`--${name} expects a string, got ${JSON.stringify(v)}`, 'EUSAGE')
 }
 
+/** A positional argument, or the config file's key of the same meaning (systemd units pass only -c FILE). */
+export function positional(given: unknown, fromConfig: unknown, name: string, key: string): unknown {
+  if (given !== undefined) return given
+  if (fromConfig !== undefined) return fromConfig
+  throw userError(`${name} is missing: give it on the command line or as ${key}: in the config file (--help)`, 'EUSAGE')
+}
+
 /** The flags present in argv (given on the command line), so config values only fill the rest. */
 export function givenFlags(argv: Record<string, unknown>): Set<string> {
   return new Set(Object.keys(argv).filter((k) => k !== '_' && k !== '$0' && argv[k] !== undefined && !/[A-Z]/.test(k)))

@@ -5,12 +5,12 @@ import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
 import { curveFlags, CURVE_KEYS, resolveCurve } from './curve-options.js'
 import { baseParser } from './run.js'
-import { bool, givenFlags, MiB, num, str } from './options.js'
+import { bool, givenFlags, MiB, num, positional, str } from './options.js'
 
 export const NAME = 'pcap-zmq-recv'
 const CONFIG_KEYS = [
   'format', 'linktype', 'mixed-linktypes', 'rotate-size', 'rotate-seconds', 'rotate-count', 'publish', 'buffer-interface',
-  'buffer-window', 'zmq-buffer', 'max-pending', 'stats-interval', 'debug', ...CURVE_KEYS,
+  'buffer-window', 'zmq-buffer', 'max-pending', 'stats-interval', 'debug', ...CURVE_KEYS, 'src', 'dst',
 ] as const
 
 export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: string) => void = (m) => process.stderr.write(`${NAME}: ${m}\n`)): RecvOptions {
@@ -32,10 +32,10 @@ export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: strin
   const bif = get('buffer-interface')
   const window = get('buffer-window')
   if (window !== undefined && bif === undefined) throw userError('--buffer-window needs --buffer-interface ENDPOINT to serve the buffer', 'EUSAGE')
-  const output = str('DST', argv.dst)
+  const output = str('DST', positional(argv.dst, cfg.dst, 'DST', 'dst'))
   if (output !== '-' && output.trim() === '') throw userError('DST must be a FIFO, a file or - for stdout', 'EUSAGE')
   return {
-    endpoint: checkEndpoint(str('SRC', argv.src), 'listen endpoint'),
+    endpoint: checkEndpoint(str('SRC', positional(argv.src, cfg.src, 'SRC', 'src')), 'listen endpoint'),
     output,
     format,
     linktype,
@@ -57,8 +57,8 @@ export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: strin
 
 export function parseRecvArgs(args: string[]): RecvOptions {
   const argv = curveFlags(baseParser(NAME, args), { binds: true, connects: false })
-    .usage('$0 SRC DST\n\nReceive packet batches from any number of pcap-zmq-send and write one pcap or pcapng stream.\n\nSRC: ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:1234\nDST: a FIFO (reopened for each new reader), a file, or - for stdout')
-    .command('$0 <src> <dst>', false)
+    .usage('$0 SRC DST\n\nReceive packet batches from any number of pcap-zmq-send and write one pcap or pcapng stream.\n\nSRC: ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:1234\nDST: a FIFO (reopened for each new reader), a file, or - for stdout\n\nSRC and DST may also come from the config file (src:, dst:), as a service\'s -c FILE gives them.')
+    .command('$0 [src] [dst]', false)
     .option('format', { type: 'string', describe: 'pcap (default) or pcapng (one interface per sender and source); both carry one link type, as tcpdump and Snort need' })
     .option('linktype', { type: 'string', describe: 'output link type: auto (default: the first packet\'s; NFLOG captures as raw), raw, nflog (keep NFLOG metadata), ethernet, or a number; other packets are converted when nothing is lost, else skipped' })
     .option('mixed-linktypes', { type: 'boolean', describe: 'with --format pcapng: keep every packet\'s own link type (one interface per sender, source and link type); for tshark/Wireshark, as tcpdump, Snort and other libpcap readers refuse such files' })

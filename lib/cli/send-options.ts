@@ -6,13 +6,13 @@ import { checkEndpoint } from '../wire/endpoint.js'
 import { defaultWindow } from '../wire/shaper.js'
 import { curveFlags, CURVE_KEYS, resolveCurve } from './curve-options.js'
 import { baseParser } from './run.js'
-import { bool, givenFlags, MiB, num, str } from './options.js'
+import { bool, givenFlags, MiB, num, positional, str } from './options.js'
 
 export const NAME = 'pcap-zmq-send'
 const CONFIG_KEYS = [
   'libnflog-nlbufsiz', 'libnflog-nlbufsiz-max', 'libnflog-qthresh', 'libnflog-timeout', 'zmq-buffer', 'zmq-buffer-size',
   'rate-control', 'lwm', 'hwm', 'wm-interval', 'user', 'sensor-id', 'batch-size', 'stats-interval', 'delivery-timeout', 'debug',
-  ...CURVE_KEYS,
+  ...CURVE_KEYS, 'src', 'dst',
 ] as const
 
 /** SRC: "0,1", "nflog:0,1", "-" (pcap/pcapng on stdin) or "pcap:FILE". */
@@ -45,8 +45,8 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
   const user = get('user')
   if (user !== undefined) lookupUser(str('user', user)) // fail before capture starts, not after
   return {
-    source: parseSource(str('SRC', argv.src)),
-    endpoint: checkEndpoint(str('DST', argv.dst), 'destination'),
+    source: parseSource(str('SRC', positional(argv.src, cfg.src, 'SRC', 'src'))),
+    endpoint: checkEndpoint(str('DST', positional(argv.dst, cfg.dst, 'DST', 'dst')), 'destination'),
     nlbufsiz: nlbufsiz * MiB,
     nlbufsizMax: num('libnflog-nlbufsiz-max', get('libnflog-nlbufsiz-max') ?? Math.max(nlbufsiz * 8, 64), { min: nlbufsiz }) * MiB,
     qthresh,
@@ -74,8 +74,8 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
 
 export function parseSendArgs(args: string[]): SendOptions {
   const argv = curveFlags(baseParser(NAME, args), { binds: false, connects: true })
-    .usage('$0 SRC DST\n\nCapture NFLOG groups (or read a pcap/pcapng stream) and push the packets to a ZeroMQ endpoint.\n\nSRC: NFLOG groups (0,1 or nflog:0,1), - for pcap/pcapng on stdin, or pcap:FILE (a FIFO is reopened when its writer restarts)\nDST: ZeroMQ endpoint to connect to, e.g. tcp://ids.host:1234')
-    .command('$0 <src> <dst>', false)
+    .usage('$0 SRC DST\n\nCapture NFLOG groups (or read a pcap/pcapng stream) and push the packets to a ZeroMQ endpoint.\n\nSRC: NFLOG groups (0,1 or nflog:0,1), - for pcap/pcapng on stdin, or pcap:FILE (a FIFO is reopened when its writer restarts)\nDST: ZeroMQ endpoint to connect to, e.g. tcp://ids.host:1234\n\nSRC and DST may also come from the config file (src:, dst:), as a service\'s -c FILE gives them.')
+    .command('$0 [src] [dst]', false)
     .option('libnflog-nlbufsiz', { type: 'number', describe: 'netlink receive buffer, MiB (default 10)' })
     .option('libnflog-nlbufsiz-max', { type: 'number', describe: 'grow the buffer up to this on ENOBUFS, MiB (default max(8 x nlbufsiz, 64))' })
     .option('libnflog-qthresh', { type: 'number', describe: 'kernel flush threshold, packets (default nlbufsiz x 100)' })
