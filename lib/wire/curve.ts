@@ -61,7 +61,8 @@ export interface Gatekeeper {
   reject(kind: string, what: string): void
   /** Counts the handshakes of a CURVE server socket that fail before ZAP sees them (no CURVE, garbage). */
   watch(sock: Socket): void
-  reload(): void
+  /** Re-reads --curve-allow; true when a key that was allowed is no longer. */
+  reload(): boolean
   close(): void
 }
 
@@ -138,8 +139,11 @@ export async function startGatekeeper(setup: CurveSetup, log: (msg: string) => v
       sock.events.on('handshake:error:other', (e) => reject('handshake', `a connection on ${e.address} whose handshake failed (${e.error.message}): a client without --curve-key, or not ZeroMQ`))
     },
     reload() {
+      const before = keys
       const n = load(false)
-      log(`--curve-allow ${dir}: ${n} certificate${n === 1 ? '' : 's'} allowed`)
+      const removed = [...before.keys()].filter((k) => !keys.has(k)).length
+      log(`--curve-allow ${dir}: ${n} certificate${n === 1 ? '' : 's'} allowed${removed ? `, ${removed} removed` : ''}`)
+      return removed > 0
     },
     close() { zap.close() },
   }
