@@ -1,5 +1,6 @@
 import { deflateSync, inflateSync } from 'node:zlib'
 import { codedError } from '../util/errors.js'
+import { sanitize } from '../util/sanitize.js'
 
 /**
  * Packet batches on the wire: one ZeroMQ message = one batch from one sender and source.
@@ -96,16 +97,23 @@ export function decodeBatch(msg: Buffer): Batch {
   }
 }
 
-/** Reads the identity fields only, for naming the sender of a batch that failed to decode. */
+/** Each of host and sensor id in a reported sender name (a DNS name is at most 253). */
+const SENDER_NAME_CHARS = 128
+
+/**
+ * The sender's name from the identity fields only (for a batch that failed to decode, and for
+ * reports), read from the raw bytes and sanitized: ready for a log line, invalid UTF-8 shown as
+ * \xNN rather than lost.
+ */
 export function peekSender(msg: Buffer): string {
   try {
     if (msg.length < FIXED_HEADER + 3 || msg.readUInt16BE(0) !== WIRE_MAGIC) return 'unknown sender'
     const hl = Math.min(msg.readUInt16BE(6), msg.length)
     const h = msg[FIXED_HEADER]!
     if (FIXED_HEADER + 1 + h > hl) return 'unknown sender'
-    const host = msg.toString('utf8', FIXED_HEADER + 1, FIXED_HEADER + 1 + h)
+    const host = sanitize(msg.subarray(FIXED_HEADER + 1, FIXED_HEADER + 1 + h), SENDER_NAME_CHARS)
     const s = msg[FIXED_HEADER + 1 + h] ?? 0
-    const sensor = FIXED_HEADER + 2 + h + s <= hl ? msg.toString('utf8', FIXED_HEADER + 2 + h, FIXED_HEADER + 2 + h + s) : ''
+    const sensor = FIXED_HEADER + 2 + h + s <= hl ? sanitize(msg.subarray(FIXED_HEADER + 2 + h, FIXED_HEADER + 2 + h + s), SENDER_NAME_CHARS) : ''
     return senderLabel(host, sensor)
   } catch {
     return 'unknown sender'
