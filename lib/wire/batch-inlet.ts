@@ -1,5 +1,6 @@
 import { Router } from 'zeromq'
 import { encodeAck, ackEncodingLength, createAckCollector, type AckCollector } from './ack.js'
+import { MAX_BATCH_MESSAGE } from './batch.js'
 import { endpointError } from './endpoint.js'
 
 /**
@@ -26,8 +27,26 @@ export const ACK_INTERVAL_MS = 20
 
 interface Pending { peer: Buffer; instance: number; acks: AckCollector }
 
+/**
+ * What a peer can make the inlet hold. ZMQ_MAXMSGSIZE: a frame claiming more than any sender
+ * builds ends its connection when its size is read, before anything is allocated. Connections
+ * cost a file descriptor each, and the process's limit is raised to the hard limit at start
+ * (lib/cli/run.ts); beyond that, ZMQ_HANDSHAKE_IVL drops a connection that has not completed the
+ * ZMTP handshake within 10 s (idle sockets, random greetings: libzmq's default is 30 s), and
+ * heartbeats drop one that stops answering PINGs for 30 s (a libzmq sender's I/O thread answers
+ * them, however idle or busy its application is). Still held per connection: up to
+ * --zmq-buffer (ZMQ_RCVHWM) messages of up to MAX_BATCH_MESSAGE while the receiver is slower
+ * than that sender; bounding it in bytes would cost small-batch senders throughput.
+ */
+export const INLET_OPTIONS = {
+  maxMessageSize: MAX_BATCH_MESSAGE,
+  handshakeInterval: 10_000,
+  heartbeatInterval: 10_000,
+  heartbeatTimeout: 30_000,
+} as const
+
 export async function bindBatchInlet(endpoint: string, opts: { receiveHighWaterMark: number }): Promise<BatchInlet> {
-  const sock = new Router({ linger: 0, receiveHighWaterMark: opts.receiveHighWaterMark, sendTimeout: 0 })
+  const sock = new Router({ linger: 0, receiveHighWaterMark: opts.receiveHighWaterMark, sendTimeout: 0, ...INLET_OPTIONS })
   try {
     await sock.bind(endpoint)
   } catch (err) {
