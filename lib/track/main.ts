@@ -3,14 +3,18 @@ import { Publisher, Subscriber } from 'zeromq'
 import type { TrackConfig } from '../filter/config.js'
 import { formatCounters, installSignals } from '../util/stats.js'
 import { isPipeError, messageOf, type PipeError } from '../util/errors.js'
-import { decodeBatch, forEachRecord, recordLinktype } from '../wire/batch.js'
+import { decodeBatch, forEachRecord, MAX_BATCH_MESSAGE, recordLinktype } from '../wire/batch.js'
 import { bindBatchInlet } from '../wire/batch-inlet.js'
 import { endpointError } from '../wire/endpoint.js'
+import { hwmForBudget, PUB_QUEUE_BYTES, SUBSCRIPTION_MAX } from '../wire/queues.js'
 import { readCaptureInput } from './capture-input.js'
-import { EventOutput } from './output.js'
+import { EVENT_MESSAGE_MAX, EventOutput } from './output.js'
 import { PacketPipeline } from './pipeline.js'
 
 export const NAME = 'pcap-zmq-track'
+
+/** --publish: events for pcap-zmq-plugin, messages of at most EVENT_MESSAGE_MAX. */
+const PUB_HWM = hwmForBudget(PUB_QUEUE_BYTES, EVENT_MESSAGE_MAX)
 
 export interface TrackOptions {
   /** '-' for pcap/pcapng on stdin, else a ZeroMQ endpoint. */
@@ -42,7 +46,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
   const stop = () => { stopping = true; stopSource() }
   let pub: Publisher | null = null
   if (o.publish) {
-    pub = new Publisher({ sendHighWaterMark: 10_000 })
+    pub = new Publisher({ sendHighWaterMark: PUB_HWM, maxMessageSize: SUBSCRIPTION_MAX })
     try { await pub.bind(o.publish) } catch (err) { pub.close(); throw endpointError('bind', o.publish, err) }
   }
   const out = new EventOutput(o.stdout ? (o.output ?? process.stdout) : null, pub, stop)
@@ -106,7 +110,8 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     } else {
       // --pull: senders connect here and get delivery acknowledgements; otherwise subscribe.
       const inlet = o.pull ? await bindBatchInlet(o.source, { receiveHighWaterMark: 10_000 }) : undefined
-      const sub = inlet ? undefined : new Subscriber({ receiveHighWaterMark: 10_000 })
+      // pcap-zmq-recv --publish re-publishes batches as they came: none is larger than this.
+      const sub = inlet ? undefined : new Subscriber({ receiveHighWaterMark: 10_000, maxMessageSize: MAX_BATCH_MESSAGE })
       const sock = inlet ?? sub!
       stopSource = () => sock.close()
       if (sub) {
