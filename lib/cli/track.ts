@@ -53,5 +53,5 @@ export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
 }
 
 if (process.argv[1]?.endsWith('pcap-zmq-track.js')) {
-  await runCli(NAME, parseTrackArgs, runTrack)
+  await runCli(NAME, parseTrackArgs, runTrack, { acceptsConnections: (o) => o.pull })
 }
