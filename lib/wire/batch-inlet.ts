@@ -31,7 +31,9 @@ interface Pending { peer: Buffer; instance: number; acks: AckCollector }
  * What a peer can make the inlet hold. ZMQ_MAXMSGSIZE: a frame claiming more than any sender
  * builds ends its connection when its size is read, before anything is allocated. Connections
  * cost a file descriptor each, and the process's limit is raised to the hard limit at start
- * (lib/cli/run.ts); beyond that, ZMQ_HANDSHAKE_IVL drops a connection that has not completed the
+ * (lib/cli/run.ts). ZMQ_BACKLOG 4096 (the kernel's somaxconn caps it): with libzmq's 100, a
+ * thousand connections arriving at once overflowed the accept queue and some were reset, a real
+ * sender's as likely as any. ZMQ_HANDSHAKE_IVL drops a connection that has not completed the
  * ZMTP handshake within 10 s (idle sockets, random greetings: libzmq's default is 30 s), and
  * heartbeats drop one that stops answering PINGs for 30 s (a libzmq sender's I/O thread answers
  * them, however idle or busy its application is). Still held per connection: up to
@@ -40,6 +42,7 @@ interface Pending { peer: Buffer; instance: number; acks: AckCollector }
  */
 export const INLET_OPTIONS = {
   maxMessageSize: MAX_BATCH_MESSAGE,
+  backlog: 4096,
   handshakeInterval: 10_000,
   heartbeatInterval: 10_000,
   heartbeatTimeout: 30_000,
