@@ -1,5 +1,5 @@
 import test from 'ava'
-import { createEncoder } from '../lib/pcap/encoder.js'
+import { createEncoder, MAX_INTERFACES } from '../lib/pcap/encoder.js'
 import { createCaptureReader, type CapturePacket } from '../lib/pcap/reader.js'
 import { LINKTYPE } from '../lib/pcap/linktypes.js'
 import { createBatchBuilder, decodeBatch } from '../lib/wire/batch.js'
@@ -126,6 +126,66 @@ test('the skip explanation names the options that keep the packets, and who can 
   t.is(explain('pcapng', LINKTYPE.ETHERNET, eth(ipv4), LINKTYPE.RAW), 'this pcapng stream has link type ETHERNET and libpcap readers (tcpdump, Snort) take one per file; --linktype raw or --linktype nflog keeps their IP packets readable by every reader; --mixed-linktypes keeps every link type, for tshark/Wireshark only')
   t.is(explain('pcap', LINKTYPE.ETHERNET, eth(ipv4), 127), 'they cannot be converted and this pcap stream has link type ETHERNET and libpcap readers (tcpdump, Snort) take one per file; --format pcapng --mixed-linktypes keeps every link type, for tshark/Wireshark only')
 })
+
+test('auto link type: a batch of a link type the pipeline does not know, arriving first, is skipped and does not choose the stream', (t) => {
+  for (const format of ['pcap', 'pcapng'] as const) {
+    const enc = createEncoder({ format, application: 'test' })
+    // LINKTYPE_USER0 (147): 59 bytes of it used to fix the stream and lock out every real packet.
+    const odd = enc.encode(batch(147, [{ data: Buffer.alloc(59, 0x41) }], 'pcap:-', 'odd'))
+    t.like(odd, { written: 0, skipped: 1, skippedLinktype: 147 }, format)
+    t.is(enc.linktype, undefined, format)
+    t.is(odd.preface.length, 0, format) // no interface for what was not written
+    t.regex(enc.explainSkip(147), /^LINKTYPE_147 is not a link type this pipeline knows, so it does not choose the stream's .*--linktype 147 writes such packets$/)
+    const meta = Buffer.from('02000007080001000800030000000000', 'hex')
+    const real = enc.encode(batch(LINKTYPE.NFLOG, [{ data: ipv4, meta }, { data: ipv4, meta }], 'nflog:0', 'real'))
+    t.like(real, { written: 2, skipped: 0 }, format)
+    t.is(enc.linktype, LINKTYPE.RAW, format)
+    // Once the stream is chosen, the odd type is skipped like any other it cannot take.
+    t.like(enc.encode(batch(147, [{ data: Buffer.alloc(59, 0x41) }], 'pcap:-', 'odd')), { written: 0, skipped: 1 }, format)
+    const pkts = read(Buffer.concat([enc.preamble()!, real.preface, real.chunk]))
+    t.deepEqual(pkts.map((p) => [p.linktype, p.hex]), [[101, ipv4.toString('hex')], [101, ipv4.toString('hex')]], format)
+  }
+  // Said explicitly, any link type is written.
+  const explicit = createEncoder({ format: 'pcap', linktype: 147, application: 'test' })
+  t.like(explicit.encode(batch(147, [{ data: Buffer.alloc(59, 0x41) }])), { written: 1, skipped: 0 })
+})
+
+test('pcapng: interface names from peers are sanitized, and past MAX_INTERFACES senders share one "other senders" interface', (t) => {
+  const enc = createEncoder({ format: 'pcapng', application: 'test' })
+  const first = enc.encode(batch(LINKTYPE.ETHERNET, [{ data: eth(ipv4) }], 'pcap:\n\u001b[31mred', 'evil\r\nFAKE LINE'))
+  const [named] = idbStrings(first.preface)
+  t.deepEqual(named, { name: 'h/evil\\x0d\\x0aFAKE LINE:pcap:\\x0a\\x1b[31mred', description: 'pcap:\\x0a\\x1b[31mred on h/evil\\x0d\\x0aFAKE LINE, ETHERNET' })
+  let prefaces = first.preface.length
+  for (let i = 1; i < MAX_INTERFACES + 200; i++) prefaces += enc.encode(batch(LINKTYPE.ETHERNET, [{ data: eth(ipv4) }], 'pcap:-', `forged${i}`)).preface.length
+  const pre = enc.preamble()!
+  t.is(idbLinktypes(pre).length, MAX_INTERFACES + 1)
+  t.is(prefaces, pre.length - createEncoder({ format: 'pcapng', application: 'test' }).preamble()!.length)
+  t.true(pre.includes(Buffer.from('other senders')))
+  // Packets of the later senders are all written, on that one interface.
+  const late = enc.encode(batch(LINKTYPE.ETHERNET, [{ data: eth(ipv4) }], 'pcap:-', 'late'))
+  t.like(late, { written: 1, skipped: 0 })
+  t.is(late.preface.length, 0)
+  t.deepEqual(read(Buffer.concat([pre, late.chunk])).map((p) => p.iface), [MAX_INTERFACES])
+})
+
+/** if_name and if_description of every Interface Description Block in a pcapng byte stream. */
+function idbStrings(b: Buffer): Array<{ name: string; description: string }> {
+  const out: Array<{ name: string; description: string }> = []
+  for (let o = 0; o + 12 <= b.length; o += b.readUInt32LE(o + 4)) {
+    if (b.readUInt32LE(o) !== 1) continue
+    const e = { name: '', description: '' }
+    for (let p = o + 16; p + 4 <= o + b.readUInt32LE(o + 4) - 4;) {
+      const code = b.readUInt16LE(p)
+      const len = b.readUInt16LE(p + 2)
+      if (code === 0) break
+      if (code === 2) e.name = b.toString('utf8', p + 4, p + 4 + len)
+      if (code === 3) e.description = b.toString('utf8', p + 4, p + 4 + len)
+      p += 4 + ((len + 3) & ~3)
+    }
+    out.push(e)
+  }
+  return out
+}
 
 /** The link type of every Interface Description Block in a pcapng byte stream. */
 function idbLinktypes(b: Buffer): number[] {

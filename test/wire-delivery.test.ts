@@ -1,10 +1,37 @@
 import test from 'ava'
 import { ackEncodingLength, createAckCollector, decodeAck, encodeAck, seqBefore, ACK_MAX_RANGES } from '../lib/wire/ack.js'
 import { bindBatchInlet, type BatchInlet } from '../lib/wire/batch-inlet.js'
-import { connectBatchSender } from '../lib/wire/batch-sender.js'
+import { connectBatchSender, MAX_INFLIGHT_BATCHES } from '../lib/wire/batch-sender.js'
+import { createSeqTable, MAX_INSTANCES, SEQ_LATE, SEQ_RESTART, seqStep } from '../lib/pipeline/senders.js'
 import { createBatchBuilder, decodeBatch } from '../lib/wire/batch.js'
 import { assertTruncationsFailCleanly } from './helpers/codec.js'
 import { ipcEndpoint, waitFor } from './helpers/env.js'
+
+test('sequence steps: gaps a sender could have in flight are loss, larger jumps either way are restarts, small steps back are late', (t) => {
+  t.is(seqStep(5, 6), 0)
+  t.is(seqStep(5, 9), 3)
+  t.is(seqStep(4294967295, 1), 1) // across the wrap
+  t.is(seqStep(0, MAX_INFLIGHT_BATCHES + 1), MAX_INFLIGHT_BATCHES)
+  t.is(seqStep(0, MAX_INFLIGHT_BATCHES + 2), SEQ_RESTART)
+  t.is(seqStep(16, 4294967295), SEQ_LATE) // 17 back
+  t.is(seqStep(7, 7), SEQ_LATE)
+  // The forgery that once made lost_batches=4294967279 (16 back): late, not four billion lost.
+  t.is(seqStep(16, 0), SEQ_LATE)
+  t.is(seqStep(1000, 1000 + 2 ** 31), SEQ_RESTART)
+  t.is(seqStep(MAX_INFLIGHT_BATCHES + 10, 5), SEQ_RESTART)
+  const seqs = createSeqTable(3)
+  t.is(seqs.step(1, 10), 0)
+  t.is(seqs.step(1, 12), 1)
+  t.is(seqs.step(1, 11), SEQ_LATE)
+  t.is(seqs.step(1, 13), 0) // a late batch does not move the last number back
+  t.is(seqs.step(2, 0), 0)
+  t.is(seqs.step(3, 0), 0)
+  t.is(seqs.step(1, 14), 0) // 1 is now the most recently seen
+  t.is(seqs.step(4, 0), 0) // evicts 2, the least recently seen
+  t.is(seqs.step(1, 16), 1)
+  t.is(seqs.step(2, 5), 0) // forgotten: starts afresh
+  t.true(MAX_INSTANCES >= 1024)
+})
 
 test('acknowledgement round trip, every truncation and bad fields rejected with EACK codes', (t) => {
   const ack = { instance: 0xfeedf00d, ranges: [0, 9, 4294967290, 3] }

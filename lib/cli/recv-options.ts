@@ -1,5 +1,6 @@
 import type { RecvOptions } from '../pipeline/recv.js'
 import { LINKTYPE, linktypeFromName } from '../pcap/linktypes.js'
+import { MAX_BUFFER_WINDOW_MIB } from '../pcap/ring.js'
 import { loadFlagConfig } from '../util/config.js'
 import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
@@ -45,7 +46,7 @@ export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: strin
     rotateCount: num('rotate-count', get('rotate-count') ?? 0, { min: 0, int: true }),
     publish: publish === undefined ? undefined : checkEndpoint(str('publish', publish), '--publish'),
     bufferInterface: bif === undefined ? undefined : checkEndpoint(str('buffer-interface', bif), '--buffer-interface'),
-    bufferWindow: num('buffer-window', window ?? 16, { min: 0.001 }) * MiB,
+    bufferWindow: num('buffer-window', window ?? 16, { min: 0.001, max: MAX_BUFFER_WINDOW_MIB }) * MiB,
     zmqBuffer: num('zmq-buffer', get('zmq-buffer') ?? 1000, { min: 1, int: true }),
     maxPending: num('max-pending', get('max-pending') ?? 64, { min: 1 }) * MiB,
     statsInterval: num('stats-interval', get('stats-interval') ?? 0, { min: 0 }),

@@ -4,4 +4,4 @@ import { NAME, parseRecvArgs } from './recv-options.js'
 
 await runCli(NAME, parseRecvArgs, async (opts) => {
   await runRecv(opts)
-})
+}, { acceptsConnections: () => true })

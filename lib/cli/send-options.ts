@@ -5,6 +5,8 @@ import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
 import { defaultWindow } from '../wire/shaper.js'
 import { curveFlags, CURVE_KEYS, resolveCurve } from './curve-options.js'
+import { MAX_BATCH_KIB } from '../wire/batch.js'
+import { MAX_SEND_HWM } from '../wire/batch-sender.js'
 import { baseParser } from './run.js'
 import { bool, givenFlags, MiB, num, positional, str } from './options.js'
 
@@ -55,7 +57,7 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
     timeout: num('libnflog-timeout', get('libnflog-timeout') ?? 0, { min: 0, max: 600 }),
     // A batch per wake-up, not per packet: a small qthresh must not shrink the queue to nothing;
     // the byte bound keeps a queue of large batches from growing past what a gateway can spare.
-    zmqBuffer: num('zmq-buffer', get('zmq-buffer') ?? Math.max(1000, Math.floor(qthresh / 10)), { min: 1, int: true }),
+    zmqBuffer: num('zmq-buffer', get('zmq-buffer') ?? Math.min(MAX_SEND_HWM, Math.max(1000, Math.floor(qthresh / 10))), { min: 1, max: MAX_SEND_HWM, int: true }),
     zmqBufferBytes: num('zmq-buffer-size', get('zmq-buffer-size') ?? 64, { min: 1 }) * MiB,
     rateControl: bool('rate-control', get('rate-control') ?? false),
     lwm: lwm * MiB,
@@ -63,7 +65,7 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
     window: (wm === undefined ? defaultWindow(lwm, hwm) : num('wm-interval', wm, { min: 0.001 })) * MiB,
     user: user === undefined ? undefined : str('user', user),
     sensorId: str('sensor-id', get('sensor-id') ?? ''),
-    batchBytes: num('batch-size', get('batch-size') ?? 256, { min: 1, max: 16384 }) * 1024,
+    batchBytes: num('batch-size', get('batch-size') ?? 256, { min: 1, max: MAX_BATCH_KIB }) * 1024,
     statsInterval: num('stats-interval', get('stats-interval') ?? 0, { min: 0 }),
     deliveryTimeout: num('delivery-timeout', get('delivery-timeout') ?? 10, { min: 0.1 }),
     debug: bool('debug', get('debug') ?? false),

@@ -55,4 +55,4 @@ export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
 }
 
 // Unconditionally, as every tool: npm's bin symlinks and npx run it under other names.
-await runCli(NAME, parseTrackArgs, runTrack)
+await runCli(NAME, parseTrackArgs, runTrack, { acceptsConnections: (o) => o.pull })

@@ -1,8 +1,9 @@
 import koffi from 'koffi'
-import { constants } from 'node:os'
+import { constants, endianness } from 'node:os'
 
 /**
- * libc calls the capture path needs (recv, poll, setsockopt/getsockopt). The only libc binding
+ * libc calls the capture path needs (recv, poll, setsockopt/getsockopt), and getrlimit/setrlimit
+ * for every tool's file limit (lib/cli/run.ts). The only libc binding
  * in the project; nothing outside lib/native imports koffi.
  */
 const libc = koffi.load('libc.so.6')
@@ -87,4 +88,36 @@ const mkfifoFn = libc.func('int mkfifo(const char *path, uint32_t mode)')
 /** mkfifo(3), which Node does not offer; 0 or -errno. */
 export function mkfifo(path: string, mode: number): number {
   return mkfifoFn(path, mode) === 0 ? 0 : -koffi.errno()
+}
+
+const getrlimitFn = libc.func('int getrlimit(int resource, void *rlim)')
+const setrlimitFn = libc.func('int setrlimit(int resource, const void *rlim)')
+
+/** RLIMIT_NOFILE (Linux asm-generic/resource.h): open file descriptors, so connections too. */
+export const RLIMIT_NOFILE = 7
+/** RLIM_INFINITY: rlim_t's all-ones. */
+const RLIM_INFINITY = 0xffffffffffffffffn
+
+export interface Rlimit { soft: number; hard: number }
+
+const LE = endianness() === 'LE'
+const toNumber = (v: bigint) => (v === RLIM_INFINITY ? Infinity : Number(v))
+const toRlim = (n: number) => (n === Infinity ? RLIM_INFINITY : BigInt(n))
+
+/** getrlimit(2): struct rlimit { rlim_t rlim_cur, rlim_max } (two unsigned longs); -errno on failure. */
+export function getrlimit(resource: number): Rlimit | number {
+  const b = Buffer.alloc(16)
+  if (getrlimitFn(resource, b) !== 0) return -koffi.errno()
+  const at = (o: number) => toNumber(LE ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o))
+  return { soft: at(0), hard: at(8) }
+}
+
+/** setrlimit(2); 0 or -errno. */
+export function setrlimit(resource: number, limit: Rlimit): number {
+  const b = Buffer.alloc(16)
+  for (const [o, v] of [[0, limit.soft], [8, limit.hard]] as const) {
+    if (LE) b.writeBigUInt64LE(toRlim(v), o)
+    else b.writeBigUInt64BE(toRlim(v), o)
+  }
+  return setrlimitFn(resource, b) === 0 ? 0 : -koffi.errno()
 }

@@ -1,6 +1,7 @@
 import { forEachRecord, RECORD_HEADER, recordLinktype, senderLabel, type Batch, type WireRecord } from '../wire/batch.js'
 import { carriesIp, ipOffset, nflogPayloadLength, writeSyntheticNflogHeader } from './convert.js'
-import { LINKTYPE, linktypeName } from './linktypes.js'
+import { isKnownLinktype, LINKTYPE, linktypeName } from './linktypes.js'
+import { sanitize } from '../util/sanitize.js'
 import {
   finishEpb, pcapHeader, pcapngInterface, pcapngSectionHeader, PCAP_RECORD_HEADER, SNAPLEN,
   writeEpbHeader, writePcapRecordHeader,
@@ -20,6 +21,11 @@ import {
  * further IDB with the translated value and refuses the file, so there all senders share one.
  * With mixedLinktypes (pcapng only) every packet keeps its own link type, one interface per sender,
  * source and link type: complete, but only for full pcapng readers (Wireshark, tshark).
+ *
+ * Automatic link type: the first packet of a link type the pipeline knows (lib/pcap/linktypes.ts)
+ * chooses it; packets of other types before it are skipped and counted, so one odd batch arriving
+ * first cannot lock every real packet out. Sender and source names come from the peers: they are
+ * sanitized in interface blocks, and only the first MAX_INTERFACES pairs get their own interface.
  */
 export interface EncoderOptions {
   format: 'pcap' | 'pcapng'
@@ -67,6 +73,24 @@ const IP_ONLY = new Set<number>([LINKTYPE.RAW, LINKTYPE.NFLOG])
  */
 const LIBPCAP_ONE_IDB = new Set<number>([100, LINKTYPE.RAW, 102, 103, 106])
 const SHARED_NAME = 'all senders'
+const OTHERS_NAME = 'other senders'
+/**
+ * Interfaces with a sender's own name: every forged identity would otherwise add a block that
+ * each new reader and buffer dump gets again. Later senders and sources share OTHERS_NAME.
+ */
+export const MAX_INTERFACES = 1024
+/** With mixedLinktypes, OTHERS_NAME interfaces (one per link type) at most; packets past them are skipped. */
+const MAX_OTHER_INTERFACES = 64
+const NAME_CHARS = 128
+const pad4 = (n: number) => (n + 3) & ~3
+/**
+ * The largest Interface Description Block written: if_name of a sanitized label and source, the
+ * description of both with a link type name, tsresol, end of options. Sanitized text is at most
+ * 3 UTF-8 bytes per character.
+ */
+const MAX_IDB_BYTES = 20 + (4 + pad4(3 * (3 * NAME_CHARS + 2))) + (4 + pad4(3 * (3 * NAME_CHARS + 80))) + 8 + 4
+/** Largest preamble (pcapng section header and every interface), what a reader or a dump gets first. */
+export const MAX_PREAMBLE_BYTES = 256 + (MAX_INTERFACES + MAX_OTHER_INTERFACES) * MAX_IDB_BYTES
 
 export function createEncoder(opts: EncoderOptions): OutputEncoder {
   const ng = opts.format === 'pcapng'
@@ -76,6 +100,9 @@ export function createEncoder(opts: EncoderOptions): OutputEncoder {
   // pcapng: interface id per sender/source (and link type when mixed), and the IDBs a new reader must be given.
   const ifaces = new Map<string, number>()
   const idbs: Buffer[] = []
+  let named = 0
+  /** OTHERS_NAME interface ids by link type (one key, -1, unless mixed). */
+  const otherIfaces = new Map<number, number>()
   const shb = ng ? pcapngSectionHeader(opts.application) : EMPTY
 
   /** Link type a record is written with when the stream may choose (mixed pcapng, or auto). */
@@ -91,6 +118,9 @@ export function createEncoder(opts: EncoderOptions): OutputEncoder {
       return streamLinktype === undefined ? undefined : pcapHeader(streamLinktype)
     },
     explainSkip(skipped) {
+      if (!mixed && streamLinktype === undefined) {
+        return `${linktypeName(skipped)} is not a link type this pipeline knows, so it does not choose the stream's (the first packet of a known one does); --linktype ${skipped} writes such packets`
+      }
       const stream = `this ${opts.format} stream has link type ${linktypeName(streamLinktype ?? -1)} and libpcap readers (tcpdump, Snort) take one per file`
       const mixedHint = `${ng ? '' : '--format pcapng '}--mixed-linktypes keeps every link type, for tshark/Wireshark only`
       if (IP_ONLY.has(streamLinktype ?? -1)) return `they carry no IP packet and ${stream}; ${mixedHint}`
@@ -107,43 +137,63 @@ export function createEncoder(opts: EncoderOptions): OutputEncoder {
       let o = 0
       let newIdbs: Buffer[] | undefined
       const label = senderLabel(batch.info.host, batch.info.sensorId)
-      const name = `${label}:${batch.info.source}`
       // The interface of the last record: every record of a batch has the same one unless mixed.
       let lastTarget = -1
       let lastIface = 0
+      const addIdb = (idb: Buffer): number => {
+        const id = idbs.length
+        idbs.push(idb)
+        ;(newIdbs ??= []).push(idb)
+        return id
+      }
+      /** Interface id for `target`; -1 when no interface may be added for it (the packet is skipped). */
       const ifaceFor = (target: number): number => {
         if (target === lastTarget) return lastIface
         const shared = !mixed && LIBPCAP_ONE_IDB.has(target)
         const key = shared ? '' : mixed ? `${label}\0${batch.info.source}\0${target}` : `${label}\0${batch.info.source}`
         let id = ifaces.get(key)
-        if (id === undefined) {
-          id = idbs.length
+        if (id === undefined && shared) {
+          id = addIdb(pcapngInterface(target, SHARED_NAME, `every sender and source, ${linktypeName(target)} (libpcap reads one such interface per file)`))
           ifaces.set(key, id)
-          const idb = shared
-            ? pcapngInterface(target, SHARED_NAME, `every sender and source, ${linktypeName(target)} (libpcap reads one such interface per file)`)
-            : pcapngInterface(target, name, `${batch.info.source} on ${label}, ${linktypeName(target)}`)
-          idbs.push(idb)
-          ;(newIdbs ??= []).push(idb)
+        } else if (id === undefined && named < MAX_INTERFACES) {
+          named += 1
+          const who = sanitize(label, 2 * NAME_CHARS + 1)
+          const src = sanitize(batch.info.source, NAME_CHARS)
+          id = addIdb(pcapngInterface(target, `${who}:${src}`, `${src} on ${who}, ${linktypeName(target)}`))
+          ifaces.set(key, id)
+        } else if (id === undefined) {
+          const okey = mixed ? target : -1
+          id = otherIfaces.get(okey)
+          if (id === undefined) {
+            if (otherIfaces.size >= MAX_OTHER_INTERFACES) return -1
+            id = addIdb(pcapngInterface(target, OTHERS_NAME, `senders and sources past the first ${MAX_INTERFACES}, ${linktypeName(target)}`))
+            otherIfaces.set(okey, id)
+          }
         }
         lastTarget = target
         lastIface = id
         return id
       }
+      const skip = (rec: WireRecord) => {
+        res.skipped += 1
+        res.skippedLinktype = recordLinktype(batch.info.linktype, rec)
+      }
       forEachRecord(batch, (rec) => {
         const natural = naturalLinktype(batch.info.linktype, rec)
-        if (!mixed && streamLinktype === undefined) streamLinktype = natural
+        if (!mixed && streamLinktype === undefined) {
+          if (!isKnownLinktype(natural)) return skip(rec)
+          streamLinktype = natural
+        }
         const target = mixed ? natural : streamLinktype!
         const start = o + (ng ? 28 : PCAP_RECORD_HEADER)
         const end = writePayload(out, start, target, batch.info.linktype, rec)
-        if (end < 0) {
-          res.skipped += 1
-          res.skippedLinktype = recordLinktype(batch.info.linktype, rec)
-          return
-        }
+        if (end < 0) return skip(rec)
         const caplen = end - start
         const origLen = rec.origLen - rec.data.length + caplen
         if (ng) {
-          writeEpbHeader(out, o, ifaceFor(target), rec.tsSec, rec.tsNsec, caplen, origLen)
+          const iface = ifaceFor(target)
+          if (iface < 0) return skip(rec)
+          writeEpbHeader(out, o, iface, rec.tsSec, rec.tsNsec, caplen, origLen)
           o = finishEpb(out, o, caplen)
         } else {
           writePcapRecordHeader(out, o, rec.tsSec, rec.tsNsec, caplen, origLen)

@@ -35,6 +35,15 @@ export const DLT = {
 const byNumber = new Map<number, string>(Object.entries(LINKTYPE).map(([k, v]) => [v, k]))
 const dltByNumber = new Map<number, string>(Object.entries(DLT).map(([k, v]) => [v, k]))
 
+/**
+ * Whether the pipeline knows this link type (it is in LINKTYPE above): only such a packet may
+ * choose an automatic output link type, so one odd packet cannot fix the stream to a type that
+ * every real packet after it would be skipped for.
+ */
+export function isKnownLinktype(n: number): boolean {
+  return byNumber.has(n)
+}
+
 /** "RAW" for 101; "LINKTYPE_1234" for numbers without a name here. */
 export function linktypeName(n: number): string {
   return byNumber.get(n) ?? `LINKTYPE_${n}`

@@ -4,12 +4,18 @@ import { linktypeName, LINKTYPE } from '../pcap/linktypes.js'
 import { createRing } from '../pcap/ring.js'
 import { openSink } from '../pcap/sink.js'
 import { pcapHeader } from '../pcap/writer.js'
-import { decodeBatch, peekSender, senderLabel } from '../wire/batch.js'
+import { decodeBatch, MAX_BATCH_MESSAGE, peekSender, senderLabel } from '../wire/batch.js'
 import { bindBatchInlet } from '../wire/batch-inlet.js'
 import { createBatchAuthenticator, curveServerOptions, startGatekeeper, type CurveSetup, type Gatekeeper } from '../wire/curve.js'
 import { endpointError, isLoopbackOnly } from '../wire/endpoint.js'
+import { hwmForBudget, PUB_QUEUE_BYTES, SUBSCRIPTION_MAX } from '../wire/queues.js'
 import { isPipeError, messageOf, userError } from '../util/errors.js'
+import { sanitize } from '../util/sanitize.js'
 import { createOnceLogger, formatCounters, installSignals } from '../util/stats.js'
+import { dumpBudget, REP_OPTIONS, serveBufferInterface } from './buffer-interface.js'
+import { createSenderTable, createSeqTable, MAX_SENDERS, SEQ_LATE, SEQ_RESTART, type SenderCounters } from './senders.js'
+
+export type { SenderCounters } from './senders.js'
 
 export interface RecvOptions {
   endpoint: string
@@ -33,15 +39,20 @@ export interface RecvOptions {
   log: (msg: string) => void
 }
 
-export interface SenderCounters { batches: number; packets: number; bytes: number; wire_bytes: number; lost_batches: number; bad_frames: number }
-
 export interface RecvCounters {
   batches: number
   packets_in: number
   packets_written: number
   bytes_written: number
   compressed_batches: number
+  /** Wire bytes of the compressed batches decoded, and what their records inflated to. */
+  compressed_bytes: number
+  inflated_bytes: number
+  /** Compressed batches refused unread: declared beyond MAX_INFLATE_RATIO, or inflating past their size (EWIREBOMB). */
+  zlib_bombs: number
   bad_frames: number
+  /** Sequence jumps taken for a sender restart rather than loss (see seqStep). */
+  sender_restarts: number
   skipped_linktype: number
   no_reader: number
   slow_reader: number
@@ -54,18 +65,22 @@ export interface RecvCounters {
   buffer_queries: number
   /** CURVE handshakes and batches refused (unknown key, missing or wrong sender proof). */
   auth_rejected: number
+  /** Buffer queries answered "busy": dumps libzmq still held filled the budget (buffer-interface.ts). */
+  buffer_busy: number
 }
 
 const BIND_OPTS = { linger: 0 }
+/** Re-published batches are the received messages, so at most MAX_BATCH_MESSAGE each. */
+const PUB_HWM = hwmForBudget(PUB_QUEUE_BYTES, MAX_BATCH_MESSAGE)
 
 export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounters; senders: Map<string, SenderCounters> }> {
   const c: RecvCounters = {
-    batches: 0, packets_in: 0, packets_written: 0, bytes_written: 0, compressed_batches: 0, bad_frames: 0,
-    skipped_linktype: 0, no_reader: 0, slow_reader: 0, write_errors: 0, write_failed: 0, reader_reopens: 0, published: 0, buffer_queries: 0,
-    auth_rejected: 0,
+    batches: 0, packets_in: 0, packets_written: 0, bytes_written: 0, compressed_batches: 0, compressed_bytes: 0, inflated_bytes: 0,
+    zlib_bombs: 0, bad_frames: 0, sender_restarts: 0, skipped_linktype: 0, no_reader: 0, slow_reader: 0, write_errors: 0,
+    write_failed: 0, reader_reopens: 0, published: 0, buffer_queries: 0, buffer_busy: 0, auth_rejected: 0,
   }
-  const senders = new Map<string, SenderCounters>()
-  const lastSeq = new Map<number, number>()
+  const senders = createSenderTable()
+  const seqs = createSeqTable()
   const warnOnce = createOnceLogger(opts.log)
   const encoder = createEncoder({ format: opts.format, linktype: opts.linktype, mixedLinktypes: opts.mixedLinktypes, application: 'pcap-zmq-recv' })
   const ring = createRing(opts.bufferInterface ? opts.bufferWindow : 0)
@@ -101,14 +116,14 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   }
   let pub: Publisher | undefined
   if (opts.publish) {
-    pub = new Publisher({ ...BIND_OPTS, sendHighWaterMark: 10000, ...security })
+    pub = new Publisher({ ...BIND_OPTS, sendHighWaterMark: PUB_HWM, maxMessageSize: SUBSCRIPTION_MAX, ...security })
     sockets.push(pub)
     gate?.watch(pub)
     await bind(pub, opts.publish)
   }
   let rep: Reply | undefined
   if (opts.bufferInterface) {
-    rep = new Reply({ ...BIND_OPTS, sendTimeout: 1000, ...security })
+    rep = new Reply({ ...REP_OPTIONS, ...security })
     sockets.push(rep)
     gate?.watch(rep)
     await bind(rep, opts.bufferInterface)
@@ -134,7 +149,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   }
   const report = () => {
     opts.log(formatCounters('counters', snapshot()))
-    for (const [who, s] of senders) opts.log(formatCounters(`  sender ${who}`, { ...s }))
+    senders.report(opts.log)
   }
   let stopping = false
   const uninstall = installSignals(() => {
@@ -142,31 +157,30 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
     for (const s of sockets) s.close()
   }, report, opts.statsInterval, () => gate?.reload())
 
-  const serveBuffer = async () => {
-    if (!rep) return
-    try {
-      for await (const _req of rep) {
-        c.buffer_queries += 1
-        const pre = encoder.preamble() ?? pcapHeader(opts.linktype ?? LINKTYPE.RAW)
-        await rep.send(ring.dump(pre))
-      }
-    } catch (err) {
-      if (!stopping) opts.log(`buffer interface failed: ${messageOf(err)}`)
-    }
-  }
-  const bufferTask = serveBuffer()
+  const bufferTask = rep
+    ? serveBufferInterface(rep, {
+      ring, preamble: () => encoder.preamble() ?? pcapHeader(opts.linktype ?? LINKTYPE.RAW), budget: dumpBudget(opts.bufferWindow),
+      counters: c, stopping: () => stopping, log: opts.log,
+    })
+    : Promise.resolve()
 
-  const bad = (who: string, kind: string, msg: string) => {
+  /**
+   * `who` is a sanitized name (peekSender): it goes into the log line as it is. Once per kind and
+   * known sender; a name no batch has decoded with is only a claim (random bytes give a new one
+   * each frame), so those are logged once per kind and connection.
+   */
+  const bad = (who: string, kind: string, msg: string, peer: Buffer | undefined, s = senders.byName(who)) => {
     c.bad_frames += 1
-    const s = senders.get(who)
+    if (kind === 'EWIREBOMB') c.zlib_bombs += 1
     if (s) s.bad_frames += 1
-    warnOnce(`${kind}\0${who}`, `bad frame from ${who}: ${msg} (counted; further ${kind} frames from it are counted silently)`)
+    const key = s || !peer ? `${kind}\0${who}` : `${kind}\0\0${peer.toString('latin1')}`
+    warnOnce(key, () => `bad frame from ${who}: ${msg} (counted; further ${kind} frames from it are counted silently)`)
   }
 
   try {
     for await (const { frames, peer } of inlet.messages()) {
       if (frames.length !== 1) {
-        bad(peekSender(frames[0] ?? Buffer.alloc(0)), 'multipart', `${frames.length}-part message`)
+        bad(peekSender(frames[0] ?? Buffer.alloc(0)), 'multipart', `${frames.length}-part message`, peer)
         continue
       }
       const msg = frames[0]!
@@ -174,46 +188,62 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
       try {
         batch = decodeBatch(msg)
       } catch (err) {
-        bad(peekSender(msg), isPipeError(err) ? err.code : 'error', messageOf(err))
+        bad(peekSender(msg), isPipeError(err) ? err.code : 'error', messageOf(err), peer)
         continue
       }
       const info = batch.info
-      let who = senderLabel(info.host, info.sensorId)
+      let key = senderLabel(info.host, info.sensorId)
+      // How logs name the sender: the raw header's names, escaped; with CURVE its certificate's name.
+      let shown = (): string => peekSender(msg)
       if (authenticate) {
         // The key's certificate names the sender; the header's host name is only a claim.
-        const name = authenticate(info.proof, who)
+        const name = authenticate(info.proof, peekSender(msg))
         if (name === undefined) continue
         info.host = name
-        who = senderLabel(name, info.sensorId)
+        key = senderLabel(name, info.sensorId)
+        const label = sanitize(key)
+        shown = () => label
       }
-      let s = senders.get(who)
+      let s = senders.get(key)
       if (!s) {
-        senders.set(who, (s = { batches: 0, packets: 0, bytes: 0, wire_bytes: 0, lost_batches: 0, bad_frames: 0 }))
-        if (opts.debug) opts.log(`new sender ${who} (${info.source}, ${linktypeName(info.linktype)})`)
+        const added = senders.add(key, () => shown())
+        s = added.counters
+        if (added.added && opts.debug) opts.log(`new sender ${shown()} (${sanitize(info.source)}, ${linktypeName(info.linktype)})`)
+        if (!added.added) warnOnce('others', () => `more than ${MAX_SENDERS} senders: ${shown()} and later ones are counted together as others`)
       }
       // Sequence numbers count one sender process's batches over its socket, all sources together.
-      const prev = lastSeq.get(info.instance)
-      if (prev !== undefined && info.seq !== ((prev + 1) >>> 0)) s.lost_batches += (info.seq - prev - 1) >>> 0
-      lastSeq.set(info.instance, info.seq)
+      const step = seqs.step(info.instance, info.seq)
+      if (step > 0) s.lost_batches += step
+      else if (step === SEQ_LATE) s.late_batches += 1
+      else if (step === SEQ_RESTART) {
+        s.restarts += 1
+        c.sender_restarts += 1
+      }
+      // A late batch still arrived: acknowledged and written like any other.
       inlet.delivered(peer, info.instance, info.seq)
       let res
       try {
         // The records can become the pcap records in place unless the message is also published.
         res = encoder.encode(batch, !pub || info.compressed)
       } catch (err) {
-        bad(who, isPipeError(err) ? err.code : 'error', messageOf(err))
+        bad(shown(), isPipeError(err) ? err.code : 'error', messageOf(err), peer, s)
         continue
       }
       c.batches += 1
       c.packets_in += info.count
-      if (info.compressed) c.compressed_batches += 1
+      if (info.compressed) {
+        c.compressed_batches += 1
+        c.compressed_bytes += info.wireBytes
+        c.inflated_bytes += batch.records.length
+      }
       s.batches += 1
       s.packets += info.count
       s.bytes += res.bytes
       s.wire_bytes += info.wireBytes
       if (res.skipped) {
         c.skipped_linktype += res.skipped
-        warnOnce(`lt\0${who}\0${res.skippedLinktype}`, `packets with link type ${linktypeName(res.skippedLinktype)} from ${who} skipped: ${encoder.explainSkip(res.skippedLinktype)}`)
+        const lt = `lt\0${key}\0${res.skippedLinktype}`
+        warnOnce(lt, () => `packets with link type ${linktypeName(res.skippedLinktype)} from ${shown()} skipped: ${encoder.explainSkip(res.skippedLinktype)}`)
       }
       if (pub) {
         try { await pub.send(msg); c.published += 1 } catch { /* PUB drops at its HWM by design */ }
@@ -235,8 +265,8 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   }
   const final = snapshot()
   opts.log(formatCounters('final counters', final))
-  for (const [who, s] of senders) opts.log(formatCounters(`  sender ${who}`, { ...s }))
+  senders.report(opts.log)
   // stdout cannot be reopened: a write error there ends the run as a failure.
   if (sink.failure) throw userError(sink.failure, 'EOUTPUT')
-  return { counters: final, senders }
+  return { counters: final, senders: senders.entries() }
 }

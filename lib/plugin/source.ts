@@ -1,4 +1,5 @@
 import { Subscriber } from 'zeromq'
+import { EVENT_MESSAGE_MAX } from '../track/output.js'
 import { messageOf, userError } from '../util/errors.js'
 import { curveClientOptions, type CurveSetup } from '../wire/curve.js'
 import type { EventLineReader } from './lines.js'
@@ -26,12 +27,14 @@ const ENDPOINT_RE = /^(tcp|ipc|inproc|pgm|epgm|ws|wss):\/\/.+/
  * ZMQ_SUB connected to pcap-zmq-track --publish, subscribed to everything. Each frame is one
  * or more complete NDJSON lines. The receive high-water mark is raised because the runner never
  * stops reading (it spills to the spool), so losses can only happen at the publisher's HWM.
+ * ZMQ_MAXMSGSIZE is the largest message pcap-zmq-track publishes: a frame claiming more is not
+ * from it, and ends the connection before anything is allocated for it.
  */
 export async function zmqSource(endpoint: string, reader: EventLineReader, warn: (m: string) => void, curve?: CurveSetup): Promise<Source> {
   if (!ENDPOINT_RE.test(endpoint)) {
     throw userError(`bad endpoint ${JSON.stringify(endpoint)}: expected - (stdin) or tcp://host:port, ipc://path`)
   }
-  const sub = new Subscriber({ receiveHighWaterMark: 100_000, ...curveClientOptions(curve) })
+  const sub = new Subscriber({ receiveHighWaterMark: 100_000, maxMessageSize: EVENT_MESSAGE_MAX, ...curveClientOptions(curve) })
   try {
     sub.connect(endpoint)
   } catch (err) {

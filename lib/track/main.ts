@@ -2,16 +2,21 @@ import { fstatSync } from 'node:fs'
 import { Publisher, Subscriber } from 'zeromq'
 import type { TrackConfig } from '../filter/config.js'
 import { formatCounters, installSignals } from '../util/stats.js'
+import { sanitize } from '../util/sanitize.js'
 import { isPipeError, messageOf, type PipeError } from '../util/errors.js'
-import { decodeBatch, forEachRecord, recordLinktype } from '../wire/batch.js'
+import { decodeBatch, forEachRecord, MAX_BATCH_MESSAGE, recordLinktype, senderLabel } from '../wire/batch.js'
 import { bindBatchInlet } from '../wire/batch-inlet.js'
 import { createBatchAuthenticator, curveClientOptions, curveServerOptions, startGatekeeper, type CurveSetup, type Gatekeeper } from '../wire/curve.js'
 import { endpointError, isLoopbackOnly } from '../wire/endpoint.js'
+import { hwmForBudget, PUB_QUEUE_BYTES, SUBSCRIPTION_MAX } from '../wire/queues.js'
 import { readCaptureInput } from './capture-input.js'
-import { EventOutput } from './output.js'
+import { EVENT_MESSAGE_MAX, EventOutput } from './output.js'
 import { PacketPipeline } from './pipeline.js'
 
 export const NAME = 'pcap-zmq-track'
+
+/** --publish: events for pcap-zmq-plugin, messages of at most EVENT_MESSAGE_MAX. */
+const PUB_HWM = hwmForBudget(PUB_QUEUE_BYTES, EVENT_MESSAGE_MAX)
 
 export interface TrackOptions {
   /** '-' for pcap/pcapng on stdin, else a ZeroMQ endpoint. */
@@ -53,7 +58,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
   }
   let pub: Publisher | null = null
   if (o.publish) {
-    pub = new Publisher({ sendHighWaterMark: 10_000, ...curveServerOptions(gate ? o.curve : undefined) })
+    pub = new Publisher({ sendHighWaterMark: PUB_HWM, maxMessageSize: SUBSCRIPTION_MAX, ...curveServerOptions(gate ? o.curve : undefined) })
     gate?.watch(pub)
     try { await pub.bind(o.publish) } catch (err) { pub.close(); gate?.close(); throw endpointError('bind', o.publish, err) }
   }
@@ -119,7 +124,8 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     } else {
       // --pull: senders connect here and get delivery acknowledgements; otherwise subscribe.
       const inlet = o.pull ? await bindBatchInlet(o.source, { receiveHighWaterMark: 10_000, security: curveServerOptions(gate ? o.curve : undefined) }) : undefined
-      const sub = inlet ? undefined : new Subscriber({ receiveHighWaterMark: 10_000, ...curveClientOptions(o.curve) })
+      // pcap-zmq-recv --publish re-publishes batches as they came: none is larger than this.
+      const sub = inlet ? undefined : new Subscriber({ receiveHighWaterMark: 10_000, maxMessageSize: MAX_BATCH_MESSAGE, ...curveClientOptions(o.curve) })
       if (inlet && gate) gate.watch(inlet.socket)
       const sock = inlet ?? sub!
       stopSource = () => sock.close()
@@ -141,7 +147,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
             let host = batch.info.host
             if (authenticate) {
               // The key's certificate names the sender; the header's names are only claims.
-              const name = authenticate(batch.info.proof, batch.info.sensorId || host)
+              const name = authenticate(batch.info.proof, sanitize(senderLabel(host, batch.info.sensorId)))
               if (name === undefined) continue
               host = name
             }

@@ -1,6 +1,15 @@
 import type { Publisher } from 'zeromq'
 
 /**
+ * Largest event message published (ZMQ_MAXMSGSIZE of pcap-zmq-plugin's SUB): lines are batched
+ * into messages of about 64 KiB, and while a send is in flight up to this much waits; more is
+ * dropped and counted (pubDropped), as is a single line longer than this.
+ */
+export const EVENT_MESSAGE_MAX = 16 << 20
+/** The same bound in UTF-16 units, as lines are measured: a unit is at most 3 bytes of UTF-8. */
+const EVENT_MESSAGE_UNITS = Math.floor(EVENT_MESSAGE_MAX / 3)
+
+/**
  * Where events go: NDJSON lines on stdout (with backpressure: callers await `drained()` when
  * `congested`), and/or a PUB socket that gets several lines per message. A closed stdout
  * (EPIPE, e.g. `| head`) ends stdout output quietly; `closed` tells the caller to stop.
@@ -39,6 +48,19 @@ export class EventOutput {
       if (this.bytes >= 65536) this.flushStdout()
     }
     if (this.pub) {
+      if (line.length > EVENT_MESSAGE_UNITS) {
+        this.counters.pubDropped += 1
+        return
+      }
+      if (this.pubBytes + line.length > EVENT_MESSAGE_UNITS) {
+        this.flushPub()
+        // Still sending the last message: what waited is dropped rather than grow past the bound.
+        if (this.pubLines.length) {
+          this.counters.pubDropped += this.pubLines.length
+          this.pubLines = []
+          this.pubBytes = 0
+        }
+      }
       this.pubLines.push(line)
       this.pubBytes += line.length
       if (this.pubBytes >= 65536) this.flushPub()
@@ -62,15 +84,8 @@ export class EventOutput {
 
   private flushPub(): void {
     if (!this.pub || this.pubLines.length === 0) return
-    if (this.pubBusy) {
-      // One send in flight: keep batching; a subscriber-less PUB never blocks, so this is short.
-      if (this.pubBytes > 16 << 20) {
-        this.counters.pubDropped += this.pubLines.length
-        this.pubLines = []
-        this.pubBytes = 0
-      }
-      return
-    }
+    // One send in flight: keep batching (write() bounds it); a PUB never blocks, so this is short.
+    if (this.pubBusy) return
     const msg = this.pubLines.join('')
     this.pubLines = []
     this.pubBytes = 0

@@ -54,6 +54,10 @@ const ICMP6_PAIRS = new Map([[128, 129], [129, 128], [133, 134], [134, 133], [13
 /** Types that answer another: a session whose first packet is one of these was started by its receiver. */
 const ICMP_ANSWERS = new Set([0, 14, 16, 18, 129, 131, 134, 136, 140, 145])
 
+/** Distinct sensor names kept (events name the sensor); later ones are reported as OTHER_SENSORS. */
+export const MAX_SENSORS = 1024
+export const OTHER_SENSORS = 'others'
+
 /**
  * Bidirectional session tracking over decoded packet summaries: one flow table keyed by
  * protocol and the unordered endpoint pair, conntrack's TCP states, UDP/ICMP request/reply
@@ -95,17 +99,29 @@ export class Tracker {
     this.inspectOn = opts.inspect ?? true
   }
 
-  /** Index for a sensor name (batches carry it); cheap after the first lookup. */
+  /**
+   * Index for a sensor name (batches carry it); cheap after the first lookup. Names come from
+   * batch headers, which any sender can forge: past MAX_SENSORS they all share OTHER_SENSORS.
+   */
   sensorId(name: string | null): number {
     if (name === null || name === '') return 0
     let i = this.sensorIndex.get(name)
     if (i === undefined) {
+      if (this.sensors.length > MAX_SENSORS) return this.otherSensors()
       i = this.sensors.length
-      if (i > 0xffff) return 0
       this.sensors.push(name)
       this.sensorIndex.set(name, i)
     }
     return i
+  }
+
+  private othersIdx = 0
+  private otherSensors(): number {
+    if (this.othersIdx === 0) {
+      this.othersIdx = this.sensors.length
+      this.sensors.push(OTHER_SENSORS)
+    }
+    return this.othersIdx
   }
 
   /** Move the clock (packet time, or wall-clock time while idle) and expire what is due. */

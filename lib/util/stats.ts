@@ -33,12 +33,39 @@ export function installSignals(stop: () => void, report: () => void, intervalSec
   }
 }
 
-/** Logs a message once per key (bad input kinds), counting repeats silently. */
-export function createOnceLogger(log: (msg: string) => void): (key: string, msg: string) => void {
+/** Distinct keys a once-logger remembers; forged sender names must not grow it without end. */
+export const ONCE_LOGGER_KEYS = 4096
+/** Once the keys are used up, at most one further message per this many milliseconds. */
+export const ONCE_LOGGER_OVERFLOW_MS = 10_000
+
+/**
+ * Logs a message once per key (bad input kinds per sender), counting repeats silently. Keys are
+ * peer-supplied in part (sender names), so at most `maxKeys` are kept: past that, new keys are
+ * logged at most once per `overflowMs`, each such line saying how many were left out before it,
+ * so a flood of forged names costs bounded memory and a bounded number of lines, and a real new
+ * problem still shows up. `msg` may be a function: built only when it is logged.
+ */
+export function createOnceLogger(
+  log: (msg: string) => void, maxKeys = ONCE_LOGGER_KEYS, overflowMs = ONCE_LOGGER_OVERFLOW_MS, now: () => number = Date.now,
+): (key: string, msg: string | (() => string)) => void {
   const seen = new Set<string>()
+  let lastOverflow = -Infinity
+  let suppressed = 0
   return (key, msg) => {
     if (seen.has(key)) return
-    seen.add(key)
-    log(msg)
+    const text = () => (typeof msg === 'string' ? msg : msg())
+    if (seen.size < maxKeys) {
+      seen.add(key)
+      log(text())
+      return
+    }
+    const t = now()
+    if (t - lastOverflow < overflowMs) {
+      suppressed += 1
+      return
+    }
+    lastOverflow = t
+    log(`${text()} (more than ${maxKeys} distinct warnings: further ones at most every ${overflowMs / 1000} s${suppressed ? `; ${suppressed} left out since the last` : ''})`)
+    suppressed = 0
   }
 }

@@ -1,6 +1,7 @@
 import { Router } from 'zeromq'
 import { encodeAck, ackEncodingLength, createAckCollector, type AckCollector } from './ack.js'
 import type { CurveSocketOptions } from './curve.js'
+import { MAX_BATCH_MESSAGE } from './batch.js'
 import { endpointError } from './endpoint.js'
 
 /**
@@ -28,8 +29,29 @@ export const ACK_INTERVAL_MS = 20
 
 interface Pending { peer: Buffer; instance: number; acks: AckCollector }
 
+/**
+ * What a peer can make the inlet hold. ZMQ_MAXMSGSIZE: a frame claiming more than any sender
+ * builds ends its connection when its size is read, before anything is allocated. Connections
+ * cost a file descriptor each, and the process's limit is raised to the hard limit at start
+ * (lib/cli/run.ts). ZMQ_BACKLOG 4096 (the kernel's somaxconn caps it): with libzmq's 100, a
+ * thousand connections arriving at once overflowed the accept queue and some were reset, a real
+ * sender's as likely as any. ZMQ_HANDSHAKE_IVL drops a connection that has not completed the
+ * ZMTP handshake within 10 s (idle sockets, random greetings: libzmq's default is 30 s), and
+ * heartbeats drop one that stops answering PINGs for 30 s (a libzmq sender's I/O thread answers
+ * them, however idle or busy its application is). Still held per connection: up to
+ * --zmq-buffer (ZMQ_RCVHWM) messages of up to MAX_BATCH_MESSAGE while the receiver is slower
+ * than that sender; bounding it in bytes would cost small-batch senders throughput.
+ */
+export const INLET_OPTIONS = {
+  maxMessageSize: MAX_BATCH_MESSAGE,
+  backlog: 4096,
+  handshakeInterval: 10_000,
+  heartbeatInterval: 10_000,
+  heartbeatTimeout: 30_000,
+} as const
+
 export async function bindBatchInlet(endpoint: string, opts: { receiveHighWaterMark: number; security?: CurveSocketOptions }): Promise<BatchInlet> {
-  const sock = new Router({ linger: 0, receiveHighWaterMark: opts.receiveHighWaterMark, sendTimeout: 0, ...opts.security })
+  const sock = new Router({ linger: 0, receiveHighWaterMark: opts.receiveHighWaterMark, sendTimeout: 0, ...INLET_OPTIONS, ...opts.security })
   try {
     await sock.bind(endpoint)
   } catch (err) {

@@ -56,6 +56,16 @@ const STUCK_MS = 1000
 /** In-flight list capacity beyond the HWM: batches in kernel buffers and acks on their way. */
 const INFLIGHT_SLACK = 4096
 
+/** Largest --zmq-buffer (ZMQ_SNDHWM, batches) a sender takes (lib/cli/send-options.ts). */
+export const MAX_SEND_HWM = 100_000
+
+/**
+ * The most batches one sender instance can have on the way at once: its in-flight list holds
+ * 2 x ZMQ_SNDHWM + INFLIGHT_SLACK. So no connection that dies can lose more in one run, and a
+ * receiver takes a larger jump in sequence numbers for a restart (or a forgery), not for loss.
+ */
+export const MAX_INFLIGHT_BATCHES = 2 * MAX_SEND_HWM + INFLIGHT_SLACK
+
 /**
  * `hwm` batches (ZMQ_SNDHWM) and at most `maxBytes` of batches in flight (queued and not yet
  * acknowledged), whichever comes first: the byte bound keeps memory bounded when batches are large.

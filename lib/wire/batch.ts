@@ -1,5 +1,6 @@
 import { deflateSync, inflateSync } from 'node:zlib'
 import { codedError } from '../util/errors.js'
+import { sanitize } from '../util/sanitize.js'
 
 /**
  * Packet batches on the wire: one ZeroMQ message = one batch from one sender and source.
@@ -10,10 +11,39 @@ export const WIRE_VERSION = 1
 export const FLAG_COMPRESSED = 0x01
 export const FIXED_HEADER = 24
 export const RECORD_HEADER = 20
-/** Largest records section a receiver accepts, compressed or not: bounds zlib bombs. */
-export const MAX_RECORDS_BYTES = 64 << 20
 /** Largest packet a record carries (libpcap's MAXIMUM_SNAPLEN). */
 export const MAX_CAPLEN = 262144
+/** Largest --batch-size a sender accepts, KiB (lib/cli/send-options.ts enforces it). */
+export const MAX_BATCH_KIB = 16384
+/** One record at its largest: header, a 16-bit metadata length, MAX_CAPLEN. */
+export const MAX_RECORD_BYTES = RECORD_HEADER + 65535 + MAX_CAPLEN
+/**
+ * Largest records section a receiver accepts, compressed or not (inflating stops there, which
+ * bounds zlib bombs): the largest batch a sender builds, a full --batch-size plus the one record
+ * that did not fit (createBatchBuilder keeps slack for it).
+ */
+export const MAX_RECORDS_BYTES = MAX_BATCH_KIB * 1024 + MAX_RECORD_BYTES
+/**
+ * Largest inflate ratio (records bytes per compressed byte) a batch may declare; beyond it the
+ * batch is refused before anything is inflated (EWIREBOMB). deflate itself tops out at 1028:1 (a
+ * run of one byte, which is what bombs are made of). Real records measure far below that with
+ * the sender's level 6: 57:1 for MTU-size TCP segments of zeros, 544:1 for 64 KiB GSO segments
+ * of zeros (the most compressible thing NFLOG captures: it copies at most 64 KiB a packet), 867:1
+ * for 256 KiB packets of zeros replayed from a file; every record's timestamp, lengths, IP ids,
+ * sequence numbers and checksums break the runs. So nothing real is refused, and the bombs a
+ * one-line script makes are.
+ */
+export const MAX_INFLATE_RATIO = 1000
+/**
+ * ZMQ_MAXMSGSIZE of every socket batches arrive on: the largest message a sender can build, so
+ * libzmq refuses a frame claiming more as soon as its size is read (without this a frame header
+ * claiming 20 GB has the receiver allocate as its bytes trickle in). The sum of: the fixed header,
+ * three length-prefixed names of at most 255 bytes, up to 64 bytes of header extensions, and the
+ * largest records section after zlib's compressBound (deflate grows incompressible input by a
+ * few bytes per 16 KiB block).
+ */
+export const MAX_BATCH_MESSAGE = FIXED_HEADER + 3 * 256 + 64 +
+  MAX_RECORDS_BYTES + (MAX_RECORDS_BYTES >>> 12) + (MAX_RECORDS_BYTES >>> 14) + (MAX_RECORDS_BYTES >>> 25) + 13
 
 export interface BatchInfo {
   version: number
@@ -90,9 +120,15 @@ export function decodeBatch(msg: Buffer): Batch {
   const compressed = (flags & FLAG_COMPRESSED) !== 0
   let records: Buffer
   if (compressed) {
+    // Judged on what the header declares, before any work: a bomb costs its receiver nothing.
+    if (recordsLen > body.length * MAX_INFLATE_RATIO) {
+      fail(`${body.length} compressed bytes declare ${recordsLen}, beyond the 1:${MAX_INFLATE_RATIO} real records reach`, 'EWIREBOMB')
+    }
     try {
       records = inflateSync(body, { maxOutputLength: Math.max(recordsLen, 1) })
     } catch (err) {
+      // Output past maxOutputLength: the stream holds more than it declared.
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') fail(`inflates past the declared ${recordsLen} bytes`, 'EWIREBOMB')
       fail(`zlib: ${(err as Error).message}`, 'EWIREZLIB')
     }
     if (records.length !== recordsLen) fail(`inflated to ${records.length} bytes, header says ${recordsLen}`, 'EWIRESIZE')
@@ -109,16 +145,23 @@ export function decodeBatch(msg: Buffer): Batch {
   }
 }
 
-/** Reads the identity fields only, for naming the sender of a batch that failed to decode. */
+/** Each of host and sensor id in a reported sender name (a DNS name is at most 253). */
+const SENDER_NAME_CHARS = 128
+
+/**
+ * The sender's name from the identity fields only (for a batch that failed to decode, and for
+ * reports), read from the raw bytes and sanitized: ready for a log line, invalid UTF-8 shown as
+ * \xNN rather than lost.
+ */
 export function peekSender(msg: Buffer): string {
   try {
     if (msg.length < FIXED_HEADER + 3 || msg.readUInt16BE(0) !== WIRE_MAGIC) return 'unknown sender'
     const hl = Math.min(msg.readUInt16BE(6), msg.length)
     const h = msg[FIXED_HEADER]!
     if (FIXED_HEADER + 1 + h > hl) return 'unknown sender'
-    const host = msg.toString('utf8', FIXED_HEADER + 1, FIXED_HEADER + 1 + h)
+    const host = sanitize(msg.subarray(FIXED_HEADER + 1, FIXED_HEADER + 1 + h), SENDER_NAME_CHARS)
     const s = msg[FIXED_HEADER + 1 + h] ?? 0
-    const sensor = FIXED_HEADER + 2 + h + s <= hl ? msg.toString('utf8', FIXED_HEADER + 2 + h, FIXED_HEADER + 2 + h + s) : ''
+    const sensor = FIXED_HEADER + 2 + h + s <= hl ? sanitize(msg.subarray(FIXED_HEADER + 2 + h, FIXED_HEADER + 2 + h + s), SENDER_NAME_CHARS) : ''
     return senderLabel(host, sensor)
   } catch {
     return 'unknown sender'

@@ -107,12 +107,16 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
   })
 }
 
-/** Start one of the project's bins (optionally inside a network namespace), collecting output. */
-export function startTool(tool: string, args: string[], opts: { netns?: string; stdio?: SpawnOptions['stdio'] } = {}): Tool {
-  const cmd = opts.netns ? 'ip' : process.execPath
+/**
+ * Start one of the project's bins (optionally inside a network namespace, or under a command that
+ * execs it, such as `prlimit --nofile=1024:4096`), collecting output.
+ */
+export function startTool(tool: string, args: string[], opts: { netns?: string; stdio?: SpawnOptions['stdio']; wrap?: string[] } = {}): Tool {
+  const node = [...(opts.wrap ?? []), process.execPath]
+  const cmd = opts.netns ? 'ip' : node[0]!
   const argv = opts.netns
-    ? ['netns', 'exec', opts.netns, process.execPath, binPath(tool), ...args]
-    : [binPath(tool), ...args]
+    ? ['netns', 'exec', opts.netns, ...node, binPath(tool), ...args]
+    : [...node.slice(1), binPath(tool), ...args]
   const child = spawn(cmd, argv, { stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''

@@ -56,8 +56,8 @@ export async function waitForCounters(tool: Tool, ok: (c: Record<string, number>
 }
 
 /** Starts pcap-zmq-recv and waits until it is bound (its debug line). */
-export async function startRecv(args: string[], netns?: string): Promise<Tool> {
-  const t = startTool('recv', [...args, '--debug'], { netns })
+export async function startRecv(args: string[], netns?: string, wrap?: string[]): Promise<Tool> {
+  const t = startTool('recv', [...args, '--debug'], { netns, wrap })
   await waitFor(() => t.stderr().includes('listening on') || t.child.exitCode !== null, 60000, 'pcap-zmq-recv to bind')
   if (t.child.exitCode !== null) throw new Error(`pcap-zmq-recv exited: ${t.stderr()}`)
   return t

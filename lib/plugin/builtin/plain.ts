@@ -1,6 +1,7 @@
 import type { SessionEvent } from '../event.js'
 import type { Plugin } from '../types.js'
 import { ReverseDns } from './rdns.js'
+import { sanitize } from '../../util/sanitize.js'
 
 /** PokieStream's console colours per state (ANSI), UNKNOWN for any other state. */
 export const STATE_COLORS: Record<string, string> = {
@@ -15,20 +16,21 @@ export const STATE_COLORS: Record<string, string> = {
 /**
  * One console line in PokieStream's plain format:
  * `[ts] src:sport -> dst (name):dport Protocol: TCP (6), State: NEW, Session: id`, ICMP without
- * ports, state or session; then `, Host: h` / `, DNS: d` from the payload.
+ * ports, state or session; then `, Host: h` / `, DNS: d` from the payload. Names come from the
+ * traffic (HTTP Host, DNS questions, reverse lookups) and go to a terminal: sanitized.
  */
 export function formatPlain(e: SessionEvent, dstName: string | null | undefined, color: boolean): string {
   const c = color ? (STATE_COLORS[e.state] ?? STATE_COLORS.UNKNOWN) : ''
   const reset = color ? STATE_COLORS.RESET : ''
-  const dst = dstName ? `${e.dst_ip} (${dstName})` : e.dst_ip
+  const dst = dstName ? `${e.dst_ip} (${sanitize(dstName)})` : e.dst_ip
   let line = e.protocol_name.toUpperCase() === 'ICMP'
     ? `${c}[${e.timestamp}] ${e.src_ip} -> ${dst} Protocol: ${e.protocol_name} (${e.protocol_num})${reset}`
     : `${c}[${e.timestamp}] ${e.src_ip}:${e.src_port} -> ${dst}:${e.dst_port} ` +
       `Protocol: ${e.protocol_name} (${e.protocol_num}), State: ${e.state}, Session: ${e.session_id}${reset}`
   const p = e.payload
   if (p) {
-    if (p.host) line += `, Host: ${String(p.host)}`
-    if (p.dns) line += `, DNS: ${String(p.dns)}`
+    if (p.host) line += `, Host: ${sanitize(String(p.host))}`
+    if (p.dns) line += `, DNS: ${sanitize(String(p.dns))}`
   }
   return line
 }
