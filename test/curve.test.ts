@@ -122,7 +122,7 @@ test('send -> recv with CURVE: the allowed sender delivers every packet under it
   const ep = `tcp://127.0.0.1:${await freePort()}`
   const out = join(k.dir, 'out.pcap')
   const recv = await startRecv([ep, out, ...serverFlags(k), '--format', 'pcapng'])
-  t.teardown(() => { void recv.stop('SIGKILL') })
+  t.teardown(async () => { await recv.stop('SIGKILL') })
   // Ethernet: pcapng gives each sender its own interface (raw IP shares one, for libpcap's sake).
   const good = runTool('send', ['-', ep, ...clientFlags(k, 'a'), '--sensor-id', 'lab'], pcap(500, 5000, true))
   t.is(good.status, 0, good.stderr)
@@ -157,7 +157,7 @@ test('an allowed sender cannot pose as another allowed key, nor send batches wit
   const ep = `tcp://127.0.0.1:${await freePort()}`
   const out = join(k.dir, 'out.pcap')
   const recv = await startRecv([ep, out, ...serverFlags(k)])
-  t.teardown(() => { void recv.stop('SIGKILL') })
+  t.teardown(async () => { await recv.stop('SIGKILL') })
   const setupOf = (name: string): CurveSetup => ({ key: readCertificate(k.key(name)), serverKey: readCertificate(k.pub('server')).publicKey })
   const a = setupOf('a')
   const b = setupOf('b')
@@ -195,9 +195,9 @@ test('a certificate removed from --curve-allow, then SIGHUP: the sender already 
   const ep = `tcp://127.0.0.1:${await freePort()}`
   const out = join(k.dir, 'out.pcap')
   const recv = await startRecv([ep, out, ...serverFlags(k)])
-  t.teardown(() => { void recv.stop('SIGKILL') })
+  t.teardown(async () => { await recv.stop('SIGKILL') })
   const send = startTool('send', ['-', ep, ...clientFlags(k, 'a'), '--delivery-timeout', '2'], { stdio: ['pipe', 'pipe', 'pipe'] })
-  t.teardown(() => { void send.stop('SIGKILL') })
+  t.teardown(async () => { await send.stop('SIGKILL') })
   const whole = pcap(200)
   const first = pcap(100)
   send.child.stdin!.write(first)
@@ -223,11 +223,11 @@ test('recv --publish -> track and the buffer interface with CURVE: allowed keys 
   const pubEp = `tcp://127.0.0.1:${p2}`
   const bufEp = `tcp://127.0.0.1:${p3}`
   const recv = await startRecv([ep, join(k.dir, 'out.pcap'), ...serverFlags(k), '--publish', pubEp, '--buffer-interface', bufEp])
-  t.teardown(() => { void recv.stop('SIGKILL') })
+  t.teardown(async () => { await recv.stop('SIGKILL') })
   const track = startTool('track', [pubEp, ...clientFlags(k, 'b')])
   const stranger = startTool('track', [pubEp, ...clientFlags(k, 'rogue')])
   const plain = startTool('track', [pubEp])
-  t.teardown(() => { for (const x of [track, stranger, plain]) void x.stop('SIGKILL') })
+  t.teardown(async () => { await Promise.all([track, stranger, plain].map((x) => x.stop('SIGKILL'))) })
   // PUB/SUB drops what is published before a subscriber is joined: send until track sees events.
   await waitFor(async () => {
     const r = runTool('send', ['-', ep, ...clientFlags(k, 'a')], pcap(10))
@@ -253,7 +253,7 @@ test('recv --publish -> track and the buffer interface with CURVE: allowed keys 
 test('binding a non-loopback address without CURVE says so once; loopback and ipc do not', async (t) => {
   for (const [host, warned] of [['0.0.0.0', 1], ['127.0.0.1', 0]] as const) {
     const recv = startTool('recv', [`tcp://${host}:${await freePort()}`, '/dev/null', '--debug'])
-    t.teardown(() => { void recv.stop('SIGKILL') })
+    t.teardown(async () => { await recv.stop('SIGKILL') })
     await waitFor(() => recv.stderr().includes('listening on'), 20000, 'recv to bind')
     await recv.stop('SIGINT')
     t.is(recv.stderr().match(/bound without CURVE/g)?.length ?? 0, warned, recv.stderr())
@@ -264,13 +264,13 @@ test('pcap-zmq-track --publish -> pcap-zmq-plugin with CURVE: the allowed plugin
   const k = keys(t)
   const pubEp = `tcp://127.0.0.1:${await freePort()}`
   const track = startTool('track', ['-', '--publish', pubEp, '--curve-key', k.key('server'), '--curve-allow', k.allow], { stdio: ['pipe', 'pipe', 'pipe'] })
-  t.teardown(() => { void track.stop('SIGKILL') })
+  t.teardown(async () => { await track.stop('SIGKILL') })
   const outs = { allowed: join(k.dir, 'allowed.jsonl'), plain: join(k.dir, 'plain.jsonl') }
   const plugins = [
     startTool('plugin', [pubEp, 'jsonl', '--out', outs.allowed, '--spool-dir', join(k.dir, 's1'), ...clientFlags(k, 'a')]),
     startTool('plugin', [pubEp, 'jsonl', '--out', outs.plain, '--spool-dir', join(k.dir, 's2')]),
   ]
-  t.teardown(() => { for (const p of plugins) void p.stop('SIGKILL') })
+  t.teardown(async () => { await Promise.all(plugins.map((p) => p.stop('SIGKILL'))) })
   // Subscribers join a PUB socket asynchronously: feed sessions until the allowed plugin writes some.
   track.child.stdin!.write(pcap(0, 5000, true))
   let i = 0
@@ -287,4 +287,50 @@ test('pcap-zmq-track --publish -> pcap-zmq-plugin with CURVE: the allowed plugin
   t.true(events.length > 0 && events.every((e) => typeof e.session_id === 'string'))
   t.is(written(outs.plain), '')
   t.regex(track.stderr(), /authRejected=[1-9]/)
+})
+
+test('a subscriber\'s and a buffer client\'s key removed from --curve-allow, then SIGHUP: they are cut off, the others keep going', async (t) => {
+  const k = keys(t)
+  const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()]
+  const ep = `tcp://127.0.0.1:${p1}`
+  const pubEp = `tcp://127.0.0.1:${p2}`
+  const bufEp = `tcp://127.0.0.1:${p3}`
+  const recv = await startRecv([ep, join(k.dir, 'out.pcap'), ...serverFlags(k), '--publish', pubEp, '--buffer-interface', bufEp])
+  t.teardown(async () => { await recv.stop('SIGKILL') })
+  // b is revoked; a stays (a also sends).
+  const keep = startTool('track', [pubEp, ...clientFlags(k, 'a')])
+  const revoked = startTool('track', [pubEp, ...clientFlags(k, 'b')])
+  t.teardown(async () => { await Promise.all([keep, revoked].map((x) => x.stop('SIGKILL'))) })
+  let port = 20000
+  const sendSome = () => {
+    port += 1
+    const r = runTool('send', ['-', ep, ...clientFlags(k, 'a')], pcap(5, port))
+    t.is(r.status, 0, r.stderr)
+    return port
+  }
+  const seen = (x: { stdout(): string }, p: number) => x.stdout().includes(`"src_port":${p}`)
+  await waitFor(async () => {
+    const p = sendSome()
+    await sleep(300)
+    return seen(keep, p) && seen(revoked, p)
+  }, 30000, 'both subscribers to get events')
+  t.is(runTool('query', [bufEp, ...clientFlags(k, 'b')]).status, 0)
+
+  renameSync(join(k.allow, 'b'), join(k.dir, 'b-revoked'))
+  recv.child.kill('SIGHUP')
+  await waitFor(() => recv.stderr().includes('were bound anew'), 10000, 'the sockets bound anew')
+  // The kept subscriber reconnects and authenticates again; the revoked one cannot.
+  let last = 0
+  await waitFor(async () => {
+    last = sendSome()
+    await sleep(300)
+    return seen(keep, last)
+  }, 30000, 'the kept subscriber to get events again')
+  for (let i = 0; i < 3; i++) { last = sendSome(); await sleep(200) }
+  await waitFor(() => seen(keep, last), 10000, 'the last events at the kept subscriber')
+  t.false(seen(revoked, last), 'no event after the revocation reaches the revoked key')
+  const q = runTool('query', [bufEp, ...clientFlags(k, 'b'), '--timeout', '1'])
+  t.is(q.status, 1, 'the revoked key gets no dump')
+  t.is(runTool('query', [bufEp, ...clientFlags(k, 'a')]).status, 0)
+  t.regex(recv.stderr(), /refused a connection from 127\.0\.0\.1 with key .*: key not allowed/)
 })

@@ -8,6 +8,7 @@ import { decodeBatch, MAX_BATCH_MESSAGE, peekSender, senderLabel } from '../wire
 import { bindBatchInlet } from '../wire/batch-inlet.js'
 import { createBatchAuthenticator, curveServerOptions, startGatekeeper, type CurveSetup, type Gatekeeper } from '../wire/curve.js'
 import { endpointError, isLoopbackOnly } from '../wire/endpoint.js'
+import { rebind } from '../wire/rebind.js'
 import { hwmForBudget, PUB_QUEUE_BYTES, SUBSCRIPTION_MAX } from '../wire/queues.js'
 import { isPipeError, messageOf, userError } from '../util/errors.js'
 import { sanitize } from '../util/sanitize.js'
@@ -114,18 +115,26 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
       throw endpointError('bind', ep, err)
     }
   }
+  const newPub = () => {
+    const p = new Publisher({ ...BIND_OPTS, sendHighWaterMark: PUB_HWM, maxMessageSize: SUBSCRIPTION_MAX, ...security })
+    gate?.watch(p)
+    return p
+  }
+  const newRep = () => {
+    const r = new Reply({ ...REP_OPTIONS, ...security })
+    gate?.watch(r)
+    return r
+  }
   let pub: Publisher | undefined
   if (opts.publish) {
-    pub = new Publisher({ ...BIND_OPTS, sendHighWaterMark: PUB_HWM, maxMessageSize: SUBSCRIPTION_MAX, ...security })
+    pub = newPub()
     sockets.push(pub)
-    gate?.watch(pub)
     await bind(pub, opts.publish)
   }
   let rep: Reply | undefined
   if (opts.bufferInterface) {
-    rep = new Reply({ ...REP_OPTIONS, ...security })
+    rep = newRep()
     sockets.push(rep)
-    gate?.watch(rep)
     await bind(rep, opts.bufferInterface)
   }
   try { sink.start() } catch (err) {
@@ -152,17 +161,46 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
     senders.report(opts.log)
   }
   let stopping = false
+  let rebinding = false
+  const serve = (r: Reply) => serveBufferInterface(r, {
+    ring, preamble: () => encoder.preamble() ?? pcapHeader(opts.linktype ?? LINKTYPE.RAW), budget: dumpBudget(opts.bufferWindow),
+    counters: c, stopping: () => stopping || rebinding, log: opts.log,
+  })
+  let bufferTask = rep ? serve(rep) : Promise.resolve()
+  const swap = <T extends { close(): void }>(old: T, fresh: T) => { sockets[sockets.indexOf(old)] = fresh }
+  /**
+   * A key left --curve-allow: batches carry proofs and are refused from the next one on, but PUB
+   * and REP peers authenticated only at their handshake. Bound anew, every one of them must pass
+   * the ZAP handler again, and the removed key does not.
+   */
+  const reauthenticate = async () => {
+    rebinding = true
+    try {
+      if (pub && opts.publish) {
+        const old = pub
+        pub = await rebind(old, newPub, opts.publish)
+        swap(old, pub)
+      }
+      if (rep && opts.bufferInterface) {
+        const old = rep
+        rep = await rebind(old, newRep, opts.bufferInterface)
+        swap(old, rep)
+        await bufferTask
+        bufferTask = serve(rep)
+      }
+      opts.log('--curve-allow lost a key: the publish and buffer sockets were bound anew, so their clients authenticate again')
+    } catch (err) {
+      opts.log(`after --curve-allow changed: ${messageOf(err)}`)
+    } finally {
+      rebinding = false
+    }
+  }
   const uninstall = installSignals(() => {
     stopping = true
     for (const s of sockets) s.close()
-  }, report, opts.statsInterval, () => gate?.reload())
-
-  const bufferTask = rep
-    ? serveBufferInterface(rep, {
-      ring, preamble: () => encoder.preamble() ?? pcapHeader(opts.linktype ?? LINKTYPE.RAW), budget: dumpBudget(opts.bufferWindow),
-      counters: c, stopping: () => stopping, log: opts.log,
-    })
-    : Promise.resolve()
+  }, report, opts.statsInterval, () => {
+    if (gate?.reload() && (pub || rep) && !stopping) void reauthenticate()
+  })
 
   /**
    * `who` is a sanitized name (peekSender): it goes into the log line as it is. Once per kind and

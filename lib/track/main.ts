@@ -8,6 +8,7 @@ import { decodeBatch, forEachRecord, MAX_BATCH_MESSAGE, recordLinktype, senderLa
 import { bindBatchInlet } from '../wire/batch-inlet.js'
 import { createBatchAuthenticator, curveClientOptions, curveServerOptions, startGatekeeper, type CurveSetup, type Gatekeeper } from '../wire/curve.js'
 import { endpointError, isLoopbackOnly } from '../wire/endpoint.js'
+import { rebind } from '../wire/rebind.js'
 import { hwmForBudget, PUB_QUEUE_BYTES, SUBSCRIPTION_MAX } from '../wire/queues.js'
 import { readCaptureInput } from './capture-input.js'
 import { EVENT_MESSAGE_MAX, EventOutput } from './output.js'
@@ -56,10 +57,14 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     const open = [o.pull ? o.source : undefined, o.publish ?? undefined].filter((ep): ep is string => !!ep && !isLoopbackOnly(ep))
     if (open.length) log(`${open.join(', ')}: bound without CURVE: anyone who reaches ${open.length > 1 ? 'them' : 'it'} can ${o.pull ? 'inject packets or ' : ''}read events (--curve-key and --curve-allow; docs/security.md)`)
   }
+  const newPub = () => {
+    const p = new Publisher({ sendHighWaterMark: PUB_HWM, maxMessageSize: SUBSCRIPTION_MAX, ...curveServerOptions(gate ? o.curve : undefined) })
+    gate?.watch(p)
+    return p
+  }
   let pub: Publisher | null = null
   if (o.publish) {
-    pub = new Publisher({ sendHighWaterMark: PUB_HWM, maxMessageSize: SUBSCRIPTION_MAX, ...curveServerOptions(gate ? o.curve : undefined) })
-    gate?.watch(pub)
+    pub = newPub()
     try { await pub.bind(o.publish) } catch (err) { pub.close(); gate?.close(); throw endpointError('bind', o.publish, err) }
   }
   const out = new EventOutput(o.stdout ? (o.output ?? process.stdout) : null, pub, stop)
@@ -77,7 +82,21 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     ...(gate ? { authRejected: gate.stats.auth_rejected } : {}),
   })
   const report = () => process.stderr.write(formatCounters(NAME, counters()) + '\n')
-  const removeSignals = installSignals(stop, report, o.statsInterval, () => gate?.reload())
+  // A key left --curve-allow: subscribers authenticated only at their handshake, so the PUB socket
+  // is bound anew and each must pass the ZAP handler again (batches on --pull carry proofs).
+  const reauthenticate = async () => {
+    if (!pub || !o.publish) return
+    try {
+      pub = await rebind(pub, newPub, o.publish)
+      out.replacePublisher(pub)
+      log('--curve-allow lost a key: the publish socket was bound anew, so its subscribers authenticate again')
+    } catch (err) {
+      log(`after --curve-allow changed: ${messageOf(err)}`)
+    }
+  }
+  const removeSignals = installSignals(stop, report, o.statsInterval, () => {
+    if (gate?.reload() && !stopping) void reauthenticate()
+  })
 
   // Packet time drives expiry; while live input is idle, let wall time move it on.
   let lastPkt = 0

@@ -25,7 +25,7 @@ export class EventOutput {
   private waiters: Array<() => void> = []
   readonly counters = { events: 0, pubMessages: 0, pubDropped: 0 }
 
-  constructor(private readonly stdout: NodeJS.WritableStream | null, private readonly pub: Publisher | null, private readonly onClosed: () => void) {
+  constructor(private readonly stdout: NodeJS.WritableStream | null, private pub: Publisher | null, private readonly onClosed: () => void) {
     stdout?.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
         this.closed = true
@@ -71,6 +71,12 @@ export class EventOutput {
   flush(): void {
     this.flushStdout()
     this.flushPub()
+  }
+
+  /** The PUB socket was bound anew (a key left --curve-allow): later events go out on this one. */
+  replacePublisher(pub: Publisher): void {
+    this.pub = pub
+    this.pubBusy = false
   }
 
   private flushStdout(): void {
