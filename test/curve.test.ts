@@ -244,6 +244,9 @@ test('recv --publish -> track and the buffer interface with CURVE: allowed keys 
   await sleep(500)
   for (const x of [track, stranger, plain]) await x.stop('SIGINT')
   t.not(track.stdout().trim(), '')
+  // Events name the sender as recv authenticated it (a's certificate: gateway-a), not by host name.
+  t.regex(track.stdout(), /"sensor":"gateway-a"/)
+  t.notRegex(track.stdout(), new RegExp(`"sensor":"${hostname()}`))
   t.is(stranger.stdout().trim(), '')
   t.is(plain.stdout().trim(), '')
   const c = await askCounters(recv)

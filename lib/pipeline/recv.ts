@@ -284,7 +284,9 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
         warnOnce(lt, () => `packets with link type ${linktypeName(res.skippedLinktype)} from ${shown()} skipped: ${encoder.explainSkip(res.skippedLinktype)}`)
       }
       if (pub) {
-        try { await pub.send(msg); c.published += 1 } catch { /* PUB drops at its HWM by design */ }
+        // With CURVE a second frame names the authenticated sender: subscribers trust this
+        // publisher's key, not the header's claim.
+        try { await pub.send(authenticate ? [msg, Buffer.from(info.host)] : msg); c.published += 1 } catch { /* PUB drops at its HWM by design */ }
       }
       ring.push(res.chunk)
       if (await sink.write(res.chunk, res.written, res.preface)) {

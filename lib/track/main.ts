@@ -160,10 +160,12 @@ export async function runTrack(o: TrackOptions): Promise<number> {
       const messages = inlet ? inlet.messages() : subscribed(sub!)
       const warned = new Set<string>()
       try {
-        for await (const { frames: [msg], peer } of messages) {
+        for await (const { frames: [msg, named], peer } of messages) {
           try {
             const batch = decodeBatch(msg!)
             let host = batch.info.host
+            // From pcap-zmq-recv --publish with CURVE: the sender's name as recv authenticated it.
+            if (!inlet && named && o.curve) host = sanitize(named.toString('utf8'))
             if (authenticate) {
               // The key's certificate names the sender; the header's names are only claims.
               const name = authenticate(batch.info.proof, sanitize(senderLabel(host, batch.info.sensorId)))
@@ -171,7 +173,8 @@ export async function runTrack(o: TrackOptions): Promise<number> {
               host = name
             }
             if (inlet && peer) inlet.delivered(peer, batch.info.instance, batch.info.seq)
-            const sensor = tracker.sensorId(authenticate ? (batch.info.sensorId ? `${host}/${batch.info.sensorId}` : host) : (batch.info.sensorId || host || o.sensor))
+            const authenticated = authenticate !== undefined || (!inlet && named !== undefined && o.curve !== undefined)
+            const sensor = tracker.sensorId(authenticated ? (batch.info.sensorId ? `${host}/${batch.info.sensorId}` : host) : (batch.info.sensorId || host || o.sensor))
             const lt = batch.info.linktype
             // NFLOG records travel split (TLVs in meta, the IP packet in data): decode data as RAW.
             forEachRecord(batch, (r) => onPacket(recordLinktype(lt, r), r.data, r.tsSec, r.tsNsec, r.origLen, sensor))
