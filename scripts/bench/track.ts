@@ -18,7 +18,8 @@ const OURS_ONLY = args.includes('--ours')
 const PACKETS = Number(args.find((a) => !a.startsWith('--')) ?? 2_000_000)
 /** --write=FILE: only generate the capture into FILE (to profile or compare other tools on it). */
 const WRITE = args.find((a) => a.startsWith('--write='))?.slice(8)
-const FLOWS = 100_000
+/** --flows=N: concurrent flows (100,000 short flows by default; few flows make long ones). */
+const FLOWS = Number(args.find((a) => a.startsWith('--flows='))?.slice(8) ?? 100_000)
 const dir = mkdtempSync(join(tmpdir(), 'pzp-bench-'))
 const file = WRITE ?? join(dir, 'flows.pcap')
 
