@@ -72,7 +72,7 @@ test('socket filter on cooked interfaces: SLL2 loads become the kernel\'s ancill
   t.throws(() => buildSocketFilter({ ...cooked, expr: 'ether[8:2] = 778', iface: 'gre1' }), {
     message: 'filter "ether[8:2] = 778" reads SLL2 header byte 8 on gre1, which a kernel filter cannot see (only the protocol, interface index and packet type)',
   })
-  t.throws(() => buildSocketFilter({ ...base, expr: 'udp port' }), { code: 'EBPF', message: /^bad filter "udp port" for link type ETHERNET: / })
+  t.throws(() => buildSocketFilter({ ...base, expr: 'udp port' }), { code: 'ECONFIG', message: /^eth0: bad filter "udp port" for link type ETHERNET: / })
 })
 
 test('interface hardware types map to libpcap\'s link types', (t) => {

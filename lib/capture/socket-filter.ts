@@ -1,6 +1,6 @@
 import { compileBpfInstructions } from '../native/libpcap.js'
 import { LINKTYPE } from '../pcap/linktypes.js'
-import { userError } from '../util/errors.js'
+import { isPipeError, userError } from '../util/errors.js'
 import type { CaptureMode } from './arphrd.js'
 import { PACKET_OUTGOING, SLL2_HDR_LEN } from './tpacket.js'
 
@@ -53,7 +53,14 @@ export interface SocketFilterOptions {
  * jump of libpcap's program valid, as BPF jumps are relative and only go forward.
  */
 export function buildSocketFilter(o: SocketFilterOptions): Buffer {
-  const prog = compileBpfInstructions(o.expr, o.linktype, o.snaplen)
+  let prog: Buffer
+  try {
+    prog = compileBpfInstructions(o.expr, o.linktype, o.snaplen)
+  } catch (err) {
+    // A filter that does not compile is a configuration mistake (exit 2), as tcpdump treats it.
+    if (isPipeError(err) && (err.code === 'EBPF' || err.code === 'EBPFNONE')) throw userError(`${o.iface}: ${err.message}`, 'ECONFIG')
+    throw err
+  }
   if (o.mode === 'cooked') fixCookedOffsets(prog, o)
   let out = prog
   if (o.onlyOutgoing || o.dropOutgoing) {

@@ -137,10 +137,22 @@ export async function runTrack(o: TrackOptions): Promise<number> {
 
   // Bad stdin input ends the run with its one line and exit 1, after the events of what was read.
   let inputError: PipeError | null = null
+  if (o.capture) {
+    // A bad interface or filter is one line, before any counters.
+    try {
+      cap = await openTrackCapture(o.capture, o.user, log)
+    } catch (err) {
+      clearInterval(idle)
+      removeSignals()
+      pipeline.close()
+      pub?.close()
+      gate?.close()
+      throw err
+    }
+  }
   try {
-    if (o.capture) {
-      const opened = await openTrackCapture(o.capture, o.user, log)
-      cap = opened
+    if (cap) {
+      const opened = cap
       stopSource = () => opened.stop()
       if (stopping) opened.stop()
       await readIfaceInput(opened, (linktype, data, sec, nsec, len) => onPacket(linktype, data, sec, nsec, len, sensorIdx), async () => {
