@@ -66,12 +66,15 @@ export interface AfPacketStats extends WalkStats {
 export interface AfPacketCapture {
   readonly interfaces: CaptureInterface[]
   readonly stats: AfPacketStats
+  /** Why run() ended on its own (an interface was deleted), or null. */
+  readonly failure: Error | null
   /** Reads PACKET_STATISTICS (which the kernel resets on every read) into the running sums. */
   refreshStats(): void
   /**
    * Hands every retired block's frames to onFrame (ring view, frame, interface index) and gives
    * the block back to the kernel right after; onDrained runs after each round of blocks and on
-   * idle ticks so the caller can flush. Resolves after stop().
+   * idle ticks so the caller can flush. Resolves after stop(), or when an interface went away
+   * (then `failure` says so, and the caller delivers what it has before reporting it).
    */
   run(onFrame: (ring: Buffer, f: RingFrame, iface: number) => void, onDrained: () => void | Promise<void>, log: (msg: string) => void): Promise<void>
   stop(): void
@@ -168,7 +171,7 @@ function openOne(name: string, opts: AfPacketOptions, log: (msg: string) => void
       if (fd < 0) throw stepError('cannot open a packet socket (AF_PACKET, SOCK_DGRAM)', -fd, 'EPERM')
       ring.fd = fd
     }
-    if (mode === 'cooked') log(`${name}: hardware type ${arphrdName(arphrd)} has no link header libpcap reads: capturing as ${linktypeName(linktype)}`)
+    if (mode === 'cooked') log(`${name}: a ${arphrdName(arphrd)} interface: captured cooked, from the network header, as ${linktypeName(linktype)} (as libpcap does)`)
     ring.iface = { name, ifindex, arphrd, linktype, mode }
     if (setsockoptInt(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V3) !== 0) throw userError(`${name}: this kernel has no TPACKET_V3 receive ring (Linux 3.2 or later)`, 'ERING')
 
@@ -254,6 +257,7 @@ function startCapture(rings: Ring[], opts: AfPacketOptions, closeAll: () => void
   let stopped = false
   let closed = false
   let lastStats = 0
+  let failure: Error | null = null
 
   function refreshStats(): void {
     if (closed) return
@@ -271,7 +275,7 @@ function startCapture(rings: Ring[], opts: AfPacketOptions, closeAll: () => void
     const buf = r.map!.buffer
     const words = r.words!
     let n = 0
-    while (n < budget && !stopped) {
+    while (n < budget) {
       const at = r.next * opts.blockSize
       const word = (at + BLOCK_STATUS) >> 2
       // Acquire: the kernel writes a block's frames before its status word.
@@ -288,6 +292,7 @@ function startCapture(rings: Ring[], opts: AfPacketOptions, closeAll: () => void
   return {
     interfaces: rings.map((r) => r.iface),
     stats,
+    get failure() { return failure },
     refreshStats,
     stop() { stopped = true },
     close() {
@@ -316,12 +321,21 @@ function startCapture(rings: Ring[], opts: AfPacketOptions, closeAll: () => void
           const r = rings[i]!
           // SO_ERROR clears the socket error, so poll does not report it again.
           const err = getsockopt(r.fd, SOL_SOCKET, SO_ERROR, errBuf, lenBuf) >= 4 ? errBuf.readInt32LE(0) : 0
-          if (ifNameToIndex(r.iface.name) !== r.iface.ifindex) throw userError(`interface ${r.iface.name} went away`, 'EIFACE')
+          if (ifNameToIndex(r.iface.name) !== r.iface.ifindex) {
+            // An unregistered device never comes back under this index: end, keeping what was taken.
+            failure = userError(`interface ${r.iface.name} went away`, 'EIFACE')
+            stopped = true
+          }
           // The kernel reports ENETDOWN once per NETDEV_DOWN and re-hooks the socket on NETDEV_UP.
           if (err === errnos.ENETDOWN) log(`${r.iface.name} is down: capture goes on when it is up again`)
         }
         await onDrained()
       }
+      // Deliver what the kernel had taken when we were stopped: the block it was filling is handed
+      // over after the block timeout (the kernel's default is 8 ms), so wait that long once.
+      await new Promise((r) => setTimeout(r, Math.min(opts.blockTimeoutMs || 8, 1000) + 5))
+      for (let i = 0; i < rings.length; i++) walkRing(rings[i]!, i, opts.blockCount, onFrame)
+      await onDrained()
     },
   }
 }

@@ -219,8 +219,8 @@ export function writeFrame(ring: Buffer, f: RingFrame, dst: Buffer, o: number): 
 
 /** 802.1Q/802.1ad tag: TPID then TCI, big-endian; only the first `n` bytes when the snap length cuts it. */
 function writeTag(dst: Buffer, o: number, n: number, tpid: number, tci: number): number {
-  const bytes = [tpid >> 8, tpid & 0xff, (tci >> 8) & 0xff, tci & 0xff]
-  for (let k = 0; k < n; k++) dst[o + k] = bytes[k]!
+  const word = ((tpid & 0xffff) * 0x10000 + (tci & 0xffff))
+  for (let k = 0; k < n; k++) dst[o + k] = Math.floor(word / 2 ** (24 - 8 * k)) & 0xff
   return o + n
 }
 

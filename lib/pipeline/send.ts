@@ -276,6 +276,7 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
     sender?.close()
   }
   opts.log(formatCounters('final counters', { ...c }))
+  if (ifaceCap?.failure) throw ifaceCap.failure
   const notDelivered = c.packets_in - c.dropped_hwm - c.packets_sent
   if (opts.source.kind === 'pcap' ? notDelivered > 0 : c.packets_in > 0 && c.packets_sent === 0) {
     throw userError(`${notDelivered} of ${c.packets_in} packets were not delivered to ${opts.endpoint} (dropped_queue=${c.dropped_queue} lost=${c.packets_lost} unconfirmed=${c.packets_unconfirmed})`, 'EDELIVERY')

@@ -239,6 +239,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     if (inputError === null) report()
   }
   if (inputError !== null) throw inputError
+  if (cap?.failure) throw cap.failure
   return 0
 }
 
