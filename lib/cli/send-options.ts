@@ -7,6 +7,7 @@ import { defaultWindow } from '../wire/shaper.js'
 import { curveFlags, CURVE_KEYS, resolveCurve } from './curve-options.js'
 import { MAX_BATCH_KIB } from '../wire/batch.js'
 import { MAX_SEND_HWM } from '../wire/batch-sender.js'
+import { CAPTURE_KEYS, captureFlags, parseIfaceSource, resolveCapture } from './capture-options.js'
 import { baseParser } from './run.js'
 import { bool, givenFlags, MiB, num, positional, str } from './options.js'
 
@@ -14,12 +15,14 @@ export const NAME = 'pcap-zmq-send'
 const CONFIG_KEYS = [
   'libnflog-nlbufsiz', 'libnflog-nlbufsiz-max', 'libnflog-qthresh', 'libnflog-timeout', 'zmq-buffer', 'zmq-buffer-size',
   'rate-control', 'lwm', 'hwm', 'wm-interval', 'user', 'sensor-id', 'batch-size', 'stats-interval', 'delivery-timeout', 'debug',
-  ...CURVE_KEYS, 'src', 'dst',
+  ...CURVE_KEYS, ...CAPTURE_KEYS, 'src', 'dst',
 ] as const
 
-/** SRC: "0,1", "nflog:0,1", "-" (pcap/pcapng on stdin) or "pcap:FILE". */
+/** SRC: "0,1", "nflog:0,1", "-" (pcap/pcapng on stdin), "pcap:FILE" or "iface:eth0[,eth1]". */
 export function parseSource(src: string): SendSource {
   if (src === '-') return { kind: 'pcap', path: '-' }
+  const ifaces = parseIfaceSource(src)
+  if (ifaces) return { kind: 'iface', ifaces }
   if (src.startsWith('pcap:')) {
     const path = src.slice(5)
     if (!path) throw userError('pcap: source needs a path (pcap:FILE, or - for stdin)', 'EUSAGE')
@@ -28,7 +31,7 @@ export function parseSource(src: string): SendSource {
   const list = src.startsWith('nflog:') ? src.slice(6) : src
   const groups = list.split(',').map((g) => g.trim())
   if (groups.some((g) => !/^\d+$/.test(g) || Number(g) > 65535)) {
-    throw userError(`bad source "${src}": expected NFLOG groups 0-65535 like 0,1 (or nflog:0,1), - for a pcap on stdin, or pcap:FILE`, 'EUSAGE')
+    throw userError(`bad source "${src}": expected NFLOG groups 0-65535 like 0,1 (or nflog:0,1), - for a pcap on stdin, pcap:FILE, or iface:NAME[,NAME]`, 'EUSAGE')
   }
   return { kind: 'nflog', groups: [...new Set(groups.map(Number))] }
 }
@@ -46,8 +49,9 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
   const wm = get('wm-interval')
   const user = get('user')
   if (user !== undefined) lookupUser(str('user', user)) // fail before capture starts, not after
+  const source = parseSource(str('SRC', positional(argv.src, cfg.src, 'SRC', 'src')))
   return {
-    source: parseSource(str('SRC', positional(argv.src, cfg.src, 'SRC', 'src'))),
+    source,
     endpoint: checkEndpoint(str('DST', positional(argv.dst, cfg.dst, 'DST', 'dst')), 'destination'),
     nlbufsiz: nlbufsiz * MiB,
     nlbufsizMax: num('libnflog-nlbufsiz-max', get('libnflog-nlbufsiz-max') ?? Math.max(nlbufsiz * 8, 64), { min: nlbufsiz }) * MiB,
@@ -70,13 +74,14 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
     deliveryTimeout: num('delivery-timeout', get('delivery-timeout') ?? 10, { min: 0.1 }),
     debug: bool('debug', get('debug') ?? false),
     curve: resolveCurve(get, NAME, { binds: false, connects: true }),
+    capture: resolveCapture(get, source.kind === 'iface' ? source.ifaces : null),
     log,
   }
 }
 
 export function parseSendArgs(args: string[]): SendOptions {
-  const argv = curveFlags(baseParser(NAME, args), { binds: false, connects: true })
-    .usage('$0 SRC DST\n\nCapture NFLOG groups (or read a pcap/pcapng stream) and push the packets to a ZeroMQ endpoint.\n\nSRC: NFLOG groups (0,1 or nflog:0,1), - for pcap/pcapng on stdin, or pcap:FILE (a FIFO is reopened when its writer restarts)\nDST: ZeroMQ endpoint to connect to, e.g. tcp://ids.host:1234\n\nSRC and DST may also come from the config file (src:, dst:), as a service\'s -c FILE gives them.')
+  const argv = captureFlags(curveFlags(baseParser(NAME, args), { binds: false, connects: true }), true)
+    .usage('$0 SRC DST\n\nCapture NFLOG groups or interfaces (or read a pcap/pcapng stream) and push the packets to a ZeroMQ endpoint.\n\nSRC: NFLOG groups (0,1 or nflog:0,1), iface:eth0[,eth1] (AF_PACKET), - for pcap/pcapng on stdin, or pcap:FILE (a FIFO is reopened when its writer restarts)\nDST: ZeroMQ endpoint to connect to, e.g. tcp://ids.host:1234\n\nSRC and DST may also come from the config file (src:, dst:), as a service\'s -c FILE gives them.')
     .command('$0 [src] [dst]', false)
     .option('libnflog-nlbufsiz', { type: 'number', describe: 'netlink receive buffer, MiB (default 10)' })
     .option('libnflog-nlbufsiz-max', { type: 'number', describe: 'grow the buffer up to this on ENOBUFS, MiB (default max(8 x nlbufsiz, 64))' })

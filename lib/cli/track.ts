@@ -4,6 +4,8 @@ import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
 import { bool, num, str } from './options.js'
 import { curveFlags, resolveCurve } from './curve-options.js'
+import { captureFlags, parseIfaceSource, resolveCapture } from './capture-options.js'
+import { lookupUser } from '../util/privileges.js'
 import { baseParser, runCli } from './run.js'
 
 const STDIN = '\u0000stdin'
@@ -11,9 +13,9 @@ const STDIN = '\u0000stdin'
 /** Parses pcap-zmq-track's flags into TrackOptions (config loaded and checked here). */
 export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
   // yargs reads a lone "-" as an empty string: carry it through under a placeholder.
-  const a = await curveFlags(baseParser(NAME, argv.map((x) => (x === '-' ? STDIN : x))), { binds: true, connects: true })
-    .usage('$0 SRC [options]\n\nSRC: - (pcap/pcapng on stdin) or a ZeroMQ endpoint (SUB connect; --pull binds a socket senders connect to)')
-    .command('$0 <src>', 'track sessions from a packet stream', (y) => y.positional('src', { type: 'string', describe: '- or ZeroMQ endpoint' }))
+  const a = await captureFlags(curveFlags(baseParser(NAME, argv.map((x) => (x === '-' ? STDIN : x))), { binds: true, connects: true }), false)
+    .usage('$0 SRC [options]\n\nSRC: - (pcap/pcapng on stdin), iface:eth0[,eth1] (capture with AF_PACKET) or a ZeroMQ endpoint (SUB connect; --pull binds a socket senders connect to)')
+    .command('$0 <src>', 'track sessions from a packet stream', (y) => y.positional('src', { type: 'string', describe: '-, iface:NAME or ZeroMQ endpoint' }))
     .option('config', { alias: 'c', type: 'string', describe: 'config.yaml (PokieStream filter keys, track: timeouts)' })
     .option('filter', { type: 'string', describe: 'nested attribute filter as JSON, e.g. {"TCP":{"Destination_Port":80}}' })
     .option('packets', { type: 'boolean', default: false, describe: 'print decoded packets instead of session events' })
@@ -23,11 +25,18 @@ export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
     .option('max-sessions', { type: 'number', describe: 'live session bound; the least recently seen is evicted (default 1000000)' })
     .option('drop-bad-checksum', { type: 'boolean', default: false, describe: 'verify checksums and skip packets with a bad one' })
     .option('stats-interval', { type: 'number', default: 0, describe: 'print counters to stderr every N seconds' })
-    .option('sensor', { type: 'string', describe: 'sensor name for events from stdin (batches carry their own)' })
+    .option('sensor', { type: 'string', describe: 'sensor name for events from stdin or an interface (batches carry their own)' })
+    .option('user', { alias: 'u', type: 'string', describe: 'iface: drop privileges to this user once the rings are set up' })
     .parseAsync()
   const src = a.src === STDIN ? '-' : str('SRC', a.src)
-  if (src !== '-') checkEndpoint(src, 'source')
-  if (a.pull && src === '-') throw userError('--pull needs an endpoint to bind as SRC, not -', 'EUSAGE')
+  const ifaces = parseIfaceSource(src)
+  if (src !== '-' && !ifaces) checkEndpoint(src, 'source')
+  if (a.pull && (src === '-' || ifaces)) throw userError(`--pull needs an endpoint to bind as SRC, not ${src}`, 'EUSAGE')
+  const get = (k: string): unknown => (a as Record<string, unknown>)[k]
+  const capture = resolveCapture(get, ifaces)
+  const user = a.user === undefined ? undefined : str('user', a.user)
+  if (user !== undefined && !ifaces) throw userError('--user is for iface: sources (nothing else needs root)', 'EUSAGE')
+  if (user !== undefined) lookupUser(user)
   const config = typeof a.config === 'string' ? loadConfig(a.config) : emptyConfig()
   let attributes: Record<string, unknown> | null = null
   if (typeof a.filter === 'string') {
@@ -50,7 +59,9 @@ export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
     dropBadChecksum: bool('drop-bad-checksum', a['drop-bad-checksum']),
     statsInterval: num('stats-interval', a['stats-interval'], { min: 0 }),
     sensor: typeof a.sensor === 'string' ? a.sensor : config.sensor,
-    curve: resolveCurve((k) => (a as Record<string, unknown>)[k], NAME, { binds: bool('pull', a.pull) || publish !== null, connects: src !== '-' && !a.pull }),
+    curve: resolveCurve(get, NAME, { binds: bool('pull', a.pull) || publish !== null, connects: src !== '-' && !ifaces && !a.pull }),
+    capture,
+    user,
   }
 }
 

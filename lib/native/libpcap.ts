@@ -102,3 +102,29 @@ export function compileBpf(expr: string, linktype: number, snaplen = 262144): Bp
 export function libpcapDltName(dlt: number): string | null {
   return load().valToName(dlt) ?? null
 }
+
+/**
+ * pcap_compile for a live capture's kernel filter: the program's struct bpf_insn array (8 bytes
+ * each: u16 code, u8 jt, u8 jf, u32 k, host order), copied out before pcap_freecode. It is the
+ * same layout as the kernel's struct sock_filter. Errors as compileBpf's.
+ */
+export function compileBpfInstructions(expr: string, linktype: number, snaplen: number): Buffer {
+  const l = load()
+  const dlt = linktypeToDlt(linktype)
+  const what = `link type ${linktypeName(linktype)}`
+  const pcap = l.openDead(dlt, snaplen)
+  if (!pcap) throw userError(`cannot compile filter: pcap_open_dead failed for ${what}`, 'EBPF')
+  const prog = Buffer.alloc(16)
+  try {
+    if (l.compile(pcap, prog, expr, 1, NETMASK_UNKNOWN) !== 0) {
+      const why = l.geterr(pcap)
+      throw userError(`bad filter "${expr}" for ${what}: ${why}`, why === REJECTS_ALL ? 'EBPFNONE' : 'EBPF')
+    }
+    const n = prog.readUInt32LE(0)
+    const insns = Buffer.from(Buffer.from(koffi.view(koffi.decode(prog, 8, 'void *'), n * 8)))
+    l.freecode(prog)
+    return insns
+  } finally {
+    l.close(pcap)
+  }
+}

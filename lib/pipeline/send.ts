@@ -2,6 +2,9 @@ import { createReadStream, statSync, type ReadStream } from 'node:fs'
 import { hostname } from 'node:os'
 import { randomInt } from 'node:crypto'
 import { openNflog, type NflogCapture } from '../capture/nflog.js'
+import { openIfaceCapture } from '../capture/iface.js'
+import type { AfPacketCapture, IfaceCaptureSettings } from '../capture/afpacket.js'
+import { writeFrame, type RingFrame } from '../capture/tpacket.js'
 import type { NflogPacket } from '../capture/nfula.js'
 import { createCaptureReader, type CapturePacket } from '../pcap/reader.js'
 import { LINKTYPE } from '../pcap/linktypes.js'
@@ -13,7 +16,7 @@ import { dropPrivileges } from '../util/privileges.js'
 import { formatCounters, installSignals } from '../util/stats.js'
 import { messageOf, userError } from '../util/errors.js'
 
-export type SendSource = { kind: 'nflog'; groups: number[] } | { kind: 'pcap'; path: string }
+export type SendSource = { kind: 'nflog'; groups: number[] } | { kind: 'pcap'; path: string } | { kind: 'iface'; ifaces: string[] }
 
 export interface SendOptions {
   source: SendSource
@@ -38,6 +41,8 @@ export interface SendOptions {
   debug: boolean
   /** CURVE client of the receiver's key, with this sender's key proven in every batch. */
   curve?: CurveSetup
+  /** The iface: source's ring, filter and flags. */
+  capture?: IfaceCaptureSettings
   log: (msg: string) => void
 }
 
@@ -61,10 +66,14 @@ export interface SendCounters {
   enobufs: number
   /** NFLOG datagrams cut by the receive buffer (packets in the cut part are lost). */
   truncated: number
-  /** Packets the kernel numbered for a group that never reached us (ENOBUFS and the like). */
+  /** Packets the kernel numbered for a group that never reached us (ENOBUFS and the like); iface: ring drops. */
   kernel_lost: number
   bad_input: number
   socket_resets: number
+  /** iface: PACKET_STATISTICS tp_packets: passed the kernel filter, taken or dropped for want of ring space. */
+  kernel_packets?: number
+  /** iface: tp_freeze_q_cnt, times the ring was full and the kernel waited for a block back. */
+  kernel_freezes?: number
 }
 
 /** Finished batches waiting for the socket; sending is async, building is not. */
@@ -159,13 +168,43 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
     c.socket_resets = d.resets
   }
 
+  /** Per ring frame: rate control, then the frame (tag or SLL2 header put in) straight into the batch. */
+  function takeFrame(b: BatchBuilder, ring: Buffer, f: RingFrame): void {
+    const len = f.caplen
+    c.packets_in += 1
+    c.bytes_in += len
+    if (!shaper.admit(len)) {
+      c.dropped_hwm += 1
+      return
+    }
+    if (b.count > 0 && !b.fits(len)) seal(b)
+    writeFrame(ring, f, b.buffer, b.reserve(f.tsSec, f.tsNsec, f.origLen, len))
+  }
+
+  function syncIface(): void {
+    if (!ifaceCap) return
+    const s = ifaceCap.stats
+    c.kernel_lost = s.kernelDrops
+    c.truncated = s.truncated
+    c.bad_input = s.badFrames
+    c.kernel_packets = s.kernelPackets
+    c.kernel_freezes = s.kernelFreezes
+  }
+
   let stopping = false
   let capture: NflogCapture | undefined
+  let ifaceCap: AfPacketCapture | undefined
   let stream: ReadStream | NodeJS.ReadStream | undefined
-  const report = () => { sync(); opts.log(formatCounters('counters', { ...c }, capture ? `rcvbuf=${capture.stats.rcvbuf}` : '')) }
+  const report = () => {
+    sync()
+    ifaceCap?.refreshStats()
+    syncIface()
+    opts.log(formatCounters('counters', { ...c }, capture ? `rcvbuf=${capture.stats.rcvbuf}` : ''))
+  }
   const uninstall = installSignals(() => {
     stopping = true
     capture?.stop()
+    ifaceCap?.stop()
     if (stream && 'destroy' in stream) stream.destroy()
   }, report, opts.statsInterval)
 
@@ -175,13 +214,18 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
         groups: opts.source.groups, rcvbuf: opts.nlbufsiz, rcvbufMax: opts.nlbufsizMax,
         qthresh: opts.qthresh, timeout: opts.timeout, copyRange: 0xffff,
       })
+    } else if (opts.source.kind === 'iface') {
+      ifaceCap = await openIfaceCapture(opts.capture!, opts.endpoint, opts.log, opts.debug)
+      c.kernel_packets = 0
+      c.kernel_freezes = 0
     }
     sender = await connectBatchSender(opts.endpoint, opts.zmqBuffer, instance, opts.zmqBufferBytes, curveClientOptions(opts.curve))
     if (opts.user) {
       dropPrivileges(opts.user)
       if (opts.debug) opts.log(`running as ${opts.user} (uid ${process.getuid?.()})`)
     }
-    if (opts.debug) opts.log(`sending ${opts.source.kind === 'nflog' ? `NFLOG groups ${opts.source.groups.join(',')}` : opts.source.path} to ${opts.endpoint} as ${host}${opts.sensorId ? `/${opts.sensorId}` : ''}`)
+    const what = opts.source.kind === 'nflog' ? `NFLOG groups ${opts.source.groups.join(',')}` : opts.source.kind === 'iface' ? `iface:${opts.source.ifaces.join(',')}` : opts.source.path
+    if (opts.debug) opts.log(`sending ${what} to ${opts.endpoint} as ${host}${opts.sensorId ? `/${opts.sensorId}` : ''}`)
 
     if (capture) {
       const cap = capture
@@ -207,6 +251,13 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
         c.bad_input = cap.stats.malformed
         await flush()
       }, opts.log)
+    } else if (ifaceCap) {
+      const cap = ifaceCap
+      const perIface = cap.interfaces.map((i) => builderFor(`iface:${i.name}`, i.linktype))
+      await cap.run((ring, f, i) => takeFrame(perIface[i]!, ring, f), async () => {
+        syncIface()
+        await flush()
+      }, opts.log)
     } else if (opts.source.kind === 'pcap') {
       await pumpPcap(opts.source.path)
     }
@@ -219,10 +270,13 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
   } finally {
     uninstall()
     capture?.close()
+    ifaceCap?.close()
+    syncIface()
     sync()
     sender?.close()
   }
   opts.log(formatCounters('final counters', { ...c }))
+  if (ifaceCap?.failure) throw ifaceCap.failure
   const notDelivered = c.packets_in - c.dropped_hwm - c.packets_sent
   if (opts.source.kind === 'pcap' ? notDelivered > 0 : c.packets_in > 0 && c.packets_sent === 0) {
     throw userError(`${notDelivered} of ${c.packets_in} packets were not delivered to ${opts.endpoint} (dropped_queue=${c.dropped_queue} lost=${c.packets_lost} unconfirmed=${c.packets_unconfirmed})`, 'EDELIVERY')

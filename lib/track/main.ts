@@ -11,6 +11,8 @@ import { endpointError, isLoopbackOnly } from '../wire/endpoint.js'
 import { rebind } from '../wire/rebind.js'
 import { hwmForBudget, PUB_QUEUE_BYTES, SUBSCRIPTION_MAX } from '../wire/queues.js'
 import { readCaptureInput } from './capture-input.js'
+import { openTrackCapture, readIfaceInput } from './iface-input.js'
+import type { AfPacketCapture, IfaceCaptureSettings } from '../capture/afpacket.js'
 import { EVENT_MESSAGE_MAX, EventOutput } from './output.js'
 import { PacketPipeline } from './pipeline.js'
 
@@ -20,8 +22,12 @@ export const NAME = 'pcap-zmq-track'
 const PUB_HWM = hwmForBudget(PUB_QUEUE_BYTES, EVENT_MESSAGE_MAX)
 
 export interface TrackOptions {
-  /** '-' for pcap/pcapng on stdin, else a ZeroMQ endpoint. */
+  /** '-' for pcap/pcapng on stdin, iface:NAME[,NAME] for a live capture, else a ZeroMQ endpoint. */
   source: string
+  /** The iface: source's ring, filter and flags. */
+  capture?: IfaceCaptureSettings
+  /** -u: the user to run as once the capture rings are set up. */
+  user?: string
   pull: boolean
   config: TrackConfig
   attributes: Record<string, unknown> | null
@@ -74,8 +80,15 @@ export async function runTrack(o: TrackOptions): Promise<number> {
   })
   const tracker = pipeline.tracker
   const badInput = { badBatches: 0, badRecords: 0 }
+  let cap: AfPacketCapture | undefined
+  const kernel = (): Record<string, number> => {
+    if (!cap) return {}
+    cap.refreshStats()
+    const s = cap.stats
+    return { kernelPackets: s.kernelPackets, kernelDrops: s.kernelDrops, kernelFreezes: s.kernelFreezes, ringTruncated: s.truncated, badFrames: s.badFrames }
+  }
   const counters = () => ({
-    ...pipeline.counters, ...badInput, live: tracker.live, sessions: tracker.stats.sessions,
+    ...pipeline.counters, ...kernel(), ...badInput, live: tracker.live, sessions: tracker.stats.sessions,
     events: tracker.stats.events, evicted: tracker.stats.evicted, notIp: tracker.stats.notIp,
     fragments: tracker.stats.fragments, filtered: tracker.stats.filtered, ignoredSessions: tracker.stats.ignoredSessions,
     tcpInvalid: tracker.stats.tcpInvalid, orphanRst: tracker.stats.orphanRst, ...tracker.hello.stats, pubDropped: out.counters.pubDropped,
@@ -124,8 +137,30 @@ export async function runTrack(o: TrackOptions): Promise<number> {
 
   // Bad stdin input ends the run with its one line and exit 1, after the events of what was read.
   let inputError: PipeError | null = null
+  if (o.capture) {
+    // A bad interface or filter is one line, before any counters.
+    try {
+      cap = await openTrackCapture(o.capture, o.user, log)
+    } catch (err) {
+      clearInterval(idle)
+      removeSignals()
+      pipeline.close()
+      pub?.close()
+      gate?.close()
+      throw err
+    }
+  }
   try {
-    if (o.source === '-') {
+    if (cap) {
+      const opened = cap
+      stopSource = () => opened.stop()
+      if (stopping) opened.stop()
+      await readIfaceInput(opened, (linktype, data, sec, nsec, len) => onPacket(linktype, data, sec, nsec, len, sensorIdx), async () => {
+        out.flush()
+        if (out.congested) await out.drained()
+        if (out.closed) opened.stop()
+      }, log)
+    } else if (o.source === '-') {
       const input = o.input ?? process.stdin
       stopSource = () => { (input as NodeJS.ReadStream).destroy?.() }
       const res = await readCaptureInput(
@@ -195,6 +230,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
   } finally {
     clearInterval(idle)
     removeSignals()
+    cap?.close()
     tracker.flush()
     pipeline.close()
     await out.end()
@@ -203,6 +239,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     if (inputError === null) report()
   }
   if (inputError !== null) throw inputError
+  if (cap?.failure) throw cap.failure
   return 0
 }
 

@@ -217,6 +217,14 @@ export interface BatchBuilder {
   readonly bytes: number
   /** Appends one record; `data[start,end)` and `meta[mStart,mEnd)` are copied in place. */
   append(tsSec: number, tsNsec: number, origLen: number, data: Buffer, start: number, end: number, meta?: Buffer, mStart?: number, mEnd?: number): void
+  /**
+   * Appends one record of `caplen` bytes that the caller writes itself into `buffer` at the
+   * returned offset, before the next call: for frames assembled from several pieces (a ring
+   * frame with its VLAN tag put back) without an intermediate copy.
+   */
+  reserve(tsSec: number, tsNsec: number, origLen: number, caplen: number): number
+  /** The builder's own buffer, for reserve(). */
+  readonly buffer: Buffer
   /** Room left before the batch should be flushed. */
   fits(bytes: number): boolean
   /** Builds the message (deflating the records when `compress`) and resets the builder. */
@@ -246,7 +254,20 @@ export function createBatchBuilder(id: BuilderIdentity, capacity = 1 << 20): Bat
   return {
     get count() { return count },
     get bytes() { return used },
+    get buffer() { return buf },
     fits(bytes: number) { return used + RECORD_HEADER + bytes <= capacity },
+    reserve(tsSec, tsNsec, origLen, caplenWanted) {
+      const caplen = Math.min(caplenWanted, MAX_CAPLEN)
+      buf.writeUInt32BE(tsSec >>> 0, used)
+      buf.writeUInt32BE(tsNsec >>> 0, used + 4)
+      buf.writeUInt32BE(Math.max(origLen, caplen) >>> 0, used + 8)
+      buf.writeUInt32BE(caplen, used + 12)
+      buf.writeUInt32BE(0, used + 16) // no meta, reserved
+      const at = used + RECORD_HEADER
+      used = at + caplen
+      count += 1
+      return at
+    },
     append(tsSec, tsNsec, origLen, data, start, end, meta, mStart = 0, mEnd = 0) {
       const caplen = Math.min(end - start, MAX_CAPLEN)
       const metaLen = meta ? Math.min(mEnd - mStart, 65535) : 0
