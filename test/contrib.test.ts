@@ -44,7 +44,7 @@ test('units run as the pcap-zmq user with only the capabilities each tool needs'
     'pcap-zmq-plugin@.service': '',
     'pcap-zmq-recv@.service': '',
     'pcap-zmq-send@.service': 'CAP_NET_ADMIN CAP_NET_RAW',
-    'pcap-zmq-track@.service': '',
+    'pcap-zmq-track@.service': 'CAP_NET_RAW',
   })
   t.regex(readFileSync(join(unitsDir, 'pcap-zmq-pipe.sysusers'), 'utf8'), /^u pcap-zmq /m)
 })
