@@ -4,6 +4,7 @@ import { lookupUser } from '../util/privileges.js'
 import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
 import { defaultWindow } from '../wire/shaper.js'
+import { listFlags } from './list-flags.js'
 import { curveFlags, CURVE_KEYS, resolveCurve } from './curve-options.js'
 import { MAX_BATCH_KIB } from '../wire/batch.js'
 import { MAX_SEND_HWM } from '../wire/batch-sender.js'
@@ -80,7 +81,7 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
 }
 
 export function parseSendArgs(args: string[]): SendOptions {
-  const argv = captureFlags(curveFlags(baseParser(NAME, args), { binds: false, connects: true }), true)
+  const argv = listFlags(captureFlags(curveFlags(baseParser(NAME, args), { binds: false, connects: true }), true))
     .usage('$0 SRC DST\n\nCapture NFLOG groups or interfaces (or read a pcap/pcapng stream) and push the packets to a ZeroMQ endpoint.\n\nSRC: NFLOG groups (0,1 or nflog:0,1), iface:eth0[,eth1] (AF_PACKET), - for pcap/pcapng on stdin, or pcap:FILE (a FIFO is reopened when its writer restarts)\nDST: ZeroMQ endpoint to connect to, e.g. tcp://ids.host:1234\n\nSRC and DST may also come from the config file (src:, dst:), as a service\'s -c FILE gives them.')
     .command('$0 [src] [dst]', false)
     .option('libnflog-nlbufsiz', { type: 'number', describe: 'netlink receive buffer, MiB (default 10)' })

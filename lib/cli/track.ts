@@ -3,6 +3,7 @@ import { NAME, runTrack, type TrackOptions } from '../track/main.js'
 import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
 import { bool, num, str } from './options.js'
+import { listFlags } from './list-flags.js'
 import { curveFlags, resolveCurve } from './curve-options.js'
 import { captureFlags, parseIfaceSource, resolveCapture } from './capture-options.js'
 import { lookupUser } from '../util/privileges.js'
@@ -13,9 +14,9 @@ const STDIN = '\u0000stdin'
 /** Parses pcap-zmq-track's flags into TrackOptions (config loaded and checked here). */
 export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
   // yargs reads a lone "-" as an empty string: carry it through under a placeholder.
-  const a = await captureFlags(curveFlags(baseParser(NAME, argv.map((x) => (x === '-' ? STDIN : x))), { binds: true, connects: true }), false)
+  const a = await listFlags(captureFlags(curveFlags(baseParser(NAME, argv.map((x) => (x === '-' ? STDIN : x))), { binds: true, connects: true }), false))
     .usage('$0 SRC [options]\n\nSRC: - (pcap/pcapng on stdin), iface:eth0[,eth1] (capture with AF_PACKET) or a ZeroMQ endpoint (SUB connect; --pull binds a socket senders connect to)')
-    .command('$0 <src>', 'track sessions from a packet stream', (y) => y.positional('src', { type: 'string', describe: '-, iface:NAME or ZeroMQ endpoint' }))
+    .command('$0 [src]', 'track sessions from a packet stream', (y) => y.positional('src', { type: 'string', describe: '-, iface:NAME or ZeroMQ endpoint' }))
     .option('config', { alias: 'c', type: 'string', describe: 'config.yaml (PokieStream filter keys, track: timeouts)' })
     .option('filter', { type: 'string', describe: 'nested attribute filter as JSON, e.g. {"TCP":{"Destination_Port":80}}' })
     .option('packets', { type: 'boolean', default: false, describe: 'print decoded packets instead of session events' })
@@ -28,6 +29,7 @@ export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
     .option('sensor', { type: 'string', describe: 'sensor name for events from stdin or an interface (batches carry their own)' })
     .option('user', { alias: 'u', type: 'string', describe: 'iface: drop privileges to this user once the rings are set up' })
     .parseAsync()
+  if (a.src === undefined) throw userError('SRC is missing: -, iface:NAME or a ZeroMQ endpoint (--help)', 'EUSAGE')
   const src = a.src === STDIN ? '-' : str('SRC', a.src)
   const ifaces = parseIfaceSource(src)
   if (src !== '-' && !ifaces) checkEndpoint(src, 'source')
