@@ -130,3 +130,42 @@ rootTest("NFLOG -> send -> recv --publish -> track -c PokieStream's config: even
   t.true(counter(narrow, 'bpfDropped') > counter(whole, 'bpfDropped'))
   t.is(counter(whole, 'badBatches'), 0)
 })
+
+rootTest("pcap-zmq-track -c PokieStream's config with its iface on the client's interface: it captures there, with scapy as the kernel filter", async (t) => {
+  const { client, server } = topology()
+  const tmp = tempDir()
+  const children: Array<ReturnType<typeof spawn>> = []
+  let track: Tool | undefined
+  t.teardown(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+    await track?.stop('SIGKILL')
+    client.remove()
+    server.remove()
+    tmp.cleanup()
+  })
+  const veth = (JSON.parse(client.exec('ip', ['-j', 'link'])) as Array<{ ifname: string }>).find((l) => l.ifname !== 'lo')!.ifname
+  const cfg = join(tmp.dir, 'config.yaml')
+  const text = readFileSync(example, 'utf8')
+  t.regex(text, /^\s*iface: "eth0"/m)
+  writeFileSync(cfg, text.replace(/iface: "eth0"/, `iface: "${veth}"`))
+  track = startTool('track', ['-c', cfg, '--stats-interval', '0.2'], { netns: client.name })
+  await waitFor(() => / packets=\d+/.test(track!.stderr()) || track!.child.exitCode !== null, 30000, 'track to capture')
+  t.is(track.child.exitCode, null, track.stderr())
+  const srv = spawn('ip', ['netns', 'exec', server.name, 'python3', '-c', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] })
+  children.push(srv)
+  let ready = ''
+  srv.stdout!.on('data', (d: Buffer) => { ready += d.toString() })
+  await waitFor(() => ready.includes('ready'), 10000, 'the server')
+  client.exec('python3', ['-c', CLIENT])
+  udpOnce(client)
+  await waitFor(() => closed(track!, 443), 30000, 'the last connection')
+  await track.stop('SIGTERM')
+  const summary = events(track).map((e) => `${e.src_ip} ${e.dst_ip}:${e.dst_port} ${e.protocol_name} ${e.state}`)
+  const conn = (port: number) => ['NEW', 'ESTABLISHED', 'CLOSE'].map((s) => `192.168.1.10 1.1.1.1:${port} TCP ${s}`)
+  const destroy = (port: number) => `192.168.1.10 1.1.1.1:${port} TCP DESTROY`
+  t.deepEqual(summary, [...conn(80), ...conn(443), destroy(80), destroy(443)], track.stderr())
+  // The scapy expression ran in the kernel: what it drops never reached the tracker.
+  t.is(counter(track, 'bpfDropped'), 0)
+  t.true(counter(track, 'kernelPackets') > 0)
+})
+

@@ -29,17 +29,19 @@ export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
     .option('sensor', { type: 'string', describe: 'sensor name for events from stdin or an interface (batches carry their own)' })
     .option('user', { alias: 'u', type: 'string', describe: 'iface: drop privileges to this user once the rings are set up' })
     .parseAsync()
-  if (a.src === undefined) throw userError('SRC is missing: -, iface:NAME or a ZeroMQ endpoint (--help)', 'EUSAGE')
-  const src = a.src === STDIN ? '-' : str('SRC', a.src)
+  const config = typeof a.config === 'string' ? loadConfig(a.config) : emptyConfig()
+  // As PokieStream runs: `-c config.yaml` alone captures the config's iface.
+  if (a.src === undefined && config.iface === null) throw userError('SRC is missing: -, iface:NAME or a ZeroMQ endpoint, or iface: in the config (--help)', 'EUSAGE')
+  const src = a.src === undefined ? `iface:${config.iface}` : a.src === STDIN ? '-' : str('SRC', a.src)
   const ifaces = parseIfaceSource(src)
   if (src !== '-' && !ifaces) checkEndpoint(src, 'source')
   if (a.pull && (src === '-' || ifaces)) throw userError(`--pull needs an endpoint to bind as SRC, not ${src}`, 'EUSAGE')
-  const get = (k: string): unknown => (a as Record<string, unknown>)[k]
+  // On an interface the config's bpf/scapy filter is the kernel's, unless --bpf is given.
+  const get = (k: string): unknown => (k === 'bpf' && a.bpf === undefined && ifaces ? config.filter.bpf ?? undefined : (a as Record<string, unknown>)[k])
   const capture = resolveCapture(get, ifaces)
   const user = a.user === undefined ? undefined : str('user', a.user)
   if (user !== undefined && !ifaces) throw userError('--user is for iface: sources (nothing else needs root)', 'EUSAGE')
   if (user !== undefined) lookupUser(user)
-  const config = typeof a.config === 'string' ? loadConfig(a.config) : emptyConfig()
   let attributes: Record<string, unknown> | null = null
   if (typeof a.filter === 'string') {
     try {

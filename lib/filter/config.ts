@@ -28,6 +28,8 @@ export interface TrackConfig {
   filter: FilterConfig
   maxSessions: number | null
   sensor: string | null
+  /** PokieStream's `iface`: what pcap-zmq-track captures when given no SRC. */
+  iface: string | null
   timeouts: Timeouts
 }
 
@@ -38,6 +40,7 @@ export function emptyConfig(): TrackConfig {
     filter: { strict: false, protocol: null, source: null, destination: null, port: null, dns: { enabled: false, ports: [], match: [] }, bpf: null, attributes: null },
     maxSessions: null,
     sensor: null,
+    iface: null,
     timeouts: defaultTimeouts(),
   }
 }
@@ -77,8 +80,12 @@ export function parseConfig(text: string, file = 'config'): TrackConfig {
   }
   for (const [key, value] of Object.entries(root)) {
     switch (key) {
-      case 'iface': case 'queue_size': case 'plugin': case 'NOT_RECOMMENDED':
-        // PokieStream's capture and plugin settings: meaningful to pcap-zmq-plugin / the sender.
+      case 'iface':
+        if (value !== null && (typeof value !== 'string' || !/^[^\s/,]{1,15}(,[^\s/,]{1,15})*$/.test(value))) throw bad(file, key, 'expected an interface name (or names, comma-separated)')
+        cfg.iface = value
+        break
+      case 'queue_size': case 'plugin': case 'NOT_RECOMMENDED':
+        // PokieStream's plugin settings: meaningful to pcap-zmq-plugin.
         break
       case 'filter':
         if (value !== null) readFilter(file, value, cfg.filter)
