@@ -15,6 +15,7 @@ import { openTrackCapture, readIfaceInput } from './iface-input.js'
 import type { AfPacketCapture, IfaceCaptureSettings } from '../capture/afpacket.js'
 import { EVENT_MESSAGE_MAX, EventOutput } from './output.js'
 import { PacketPipeline } from './pipeline.js'
+import { eventJson } from './session-event.js'
 
 export const NAME = 'pcap-zmq-track'
 
@@ -76,7 +77,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
   const out = new EventOutput(o.stdout ? (o.output ?? process.stdout) : null, pub, stop)
   const pipeline = new PacketPipeline({
     config: o.config, attributes: o.attributes, packets: o.packets, dropBadChecksum: o.dropBadChecksum,
-    maxSessions: o.maxSessions, onEvent: (ev) => out.write(ev), onPacket: (p) => out.write(p), log,
+    maxSessions: o.maxSessions, onEvent: (ev) => out.writeJson(eventJson(ev)), onPacket: (p) => out.write(p), log,
   })
   const tracker = pipeline.tracker
   const badInput = { badBatches: 0, badRecords: 0 }

@@ -40,7 +40,12 @@ export class EventOutput {
   }
 
   write(obj: unknown): void {
-    const line = JSON.stringify(obj) + '\n'
+    this.writeJson(JSON.stringify(obj))
+  }
+
+  /** One line already serialized (session events have their own serializer). */
+  writeJson(json: string): void {
+    const line = json + '\n'
     this.counters.events += 1
     if (this.stdout && !this.closed) {
       this.lines.push(line)

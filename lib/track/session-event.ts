@@ -119,3 +119,22 @@ export function buildEvent(
     community_id: cid,
   }
 }
+
+const str = (v: string | null) => (v === null ? 'null' : JSON.stringify(v))
+
+/**
+ * The event as its NDJSON line, the same text JSON.stringify gives, a third of the cost: the keys
+ * are fixed and most values are made here from safe characters (addresses, timestamps, ids,
+ * history letters, names from our tables). Only what came from the network or the user (the
+ * payload name, the sensor) goes through JSON.stringify's escaping.
+ */
+export function eventJson(e: SessionEvent): string {
+  const p = e.payload
+  const payload = p === null ? 'null' : 'dns' in p ? `{"dns":${JSON.stringify(p.dns)}}` : 'sni' in p ? `{"sni":${JSON.stringify(p.sni)}}` : `{"host":${JSON.stringify(p.host)}}`
+  return `{"src_ip":"${e.src_ip}","dst_ip":"${e.dst_ip}","src_port":${e.src_port},"dst_port":${e.dst_port},"protocol_num":${e.protocol_num},` +
+    `"protocol_name":${JSON.stringify(e.protocol_name)},"state":"${e.state}","timestamp":"${e.timestamp}","session_id":"${e.session_id}",` +
+    `"payload":${payload},"sensor":${str(e.sensor)},"orig_packets":${e.orig_packets},"orig_bytes":${e.orig_bytes},` +
+    `"reply_packets":${e.reply_packets},"reply_bytes":${e.reply_bytes},"first_seen":"${e.first_seen}","last_seen":"${e.last_seen}",` +
+    `"duration":${e.duration},"tcp_state":${e.tcp_state === null ? 'null' : `"${e.tcp_state}"`},"history":"${e.history}",` +
+    `"reason":${e.reason === null ? 'null' : `"${e.reason}"`},"community_id":"${e.community_id}"}`
+}
