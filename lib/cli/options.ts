@@ -1,4 +1,5 @@
 import { userError } from '../util/errors.js'
+import { parseMetricsAddress } from '../util/metrics.js'
 import { fromArgv } from './run.js'
 
 /** Shared checks for flag and config values: one line naming the option and what it expects. */
@@ -23,6 +24,14 @@ export function str(name: string, v: unknown): string {
   if (typeof v === 'string') return v
   if (typeof v === 'number') return String(v)
   throw userError(`--${name} expects a string, got ${JSON.stringify(v)}`, 'EUSAGE')
+}
+
+/** --metrics HOST:PORT, checked now so a typo is one line before anything starts. */
+export function metricsAddress(v: unknown): string | undefined {
+  if (v === undefined) return undefined
+  const s = str('metrics', v)
+  parseMetricsAddress(s)
+  return s
 }
 
 /** A positional argument, or the config file's key of the same meaning (systemd units pass only -c FILE). */

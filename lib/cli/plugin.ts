@@ -1,4 +1,5 @@
 import { curveFlags, resolveCurve } from './curve-options.js'
+import { metricsAddress } from './options.js'
 import { baseParser, runCli } from './run.js'
 import { parseBytes } from '../plugin/config.js'
 import { main, type PluginOptions } from '../plugin/main.js'
@@ -26,6 +27,7 @@ export async function parsePluginArgs(argv: string[]): Promise<PluginOptions> {
     .option('spool-max', { type: 'string', default: '1G', describe: 'spool size cap; over it the oldest segments are dropped and counted' })
     .option('max-line', { type: 'string', default: '1M', describe: 'longest accepted input line; longer ones are counted and skipped' })
     .option('drain-timeout', { type: 'number', describe: 'at end of input, stop retrying after this many seconds (events stay in the spool)' })
+    .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT (GET /metrics)' })
     .option('retry-max', { type: 'number', default: 5, describe: 'longest wait between retries, seconds (backoff starts at 0.1 s)' })
     .option('out', { alias: 'o', type: 'string', describe: 'jsonl: file to append to (plugin.jsonl.path)' })
     .option('rotate-bytes', { type: 'string', describe: 'jsonl: rotate the file at this size (plugin.jsonl.max_bytes)' })
@@ -58,6 +60,7 @@ export async function parsePluginArgs(argv: string[]): Promise<PluginOptions> {
     drainTimeoutMs: a['drain-timeout'] === undefined ? undefined : (pos(a['drain-timeout'], 'drain-timeout', 0) as number) * 1000,
     retryMinMs: 100,
     retryMaxMs: (pos(a['retry-max'], 'retry-max', 0.1) as number) * 1000,
+    metrics: metricsAddress(a.metrics),
     builtin: {
       out: a.out,
       rotateBytes: a['rotate-bytes'] === undefined ? undefined : parseBytes(a['rotate-bytes'], '--rotate-bytes'),

@@ -6,12 +6,12 @@ import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
 import { curveFlags, CURVE_KEYS, resolveCurve } from './curve-options.js'
 import { baseParser } from './run.js'
-import { bool, givenFlags, MiB, num, positional, str } from './options.js'
+import { bool, givenFlags, metricsAddress, MiB, num, positional, str } from './options.js'
 
 export const NAME = 'pcap-zmq-recv'
 const CONFIG_KEYS = [
   'format', 'linktype', 'mixed-linktypes', 'rotate-size', 'rotate-seconds', 'rotate-count', 'publish', 'buffer-interface',
-  'buffer-window', 'zmq-buffer', 'max-pending', 'stats-interval', 'debug', ...CURVE_KEYS, 'src', 'dst',
+  'buffer-window', 'zmq-buffer', 'max-pending', 'stats-interval', 'debug', ...CURVE_KEYS, 'src', 'dst', 'metrics',
 ] as const
 
 export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: string) => void = (m) => process.stderr.write(`${NAME}: ${m}\n`)): RecvOptions {
@@ -52,6 +52,7 @@ export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: strin
     statsInterval: num('stats-interval', get('stats-interval') ?? 0, { min: 0 }),
     debug: bool('debug', get('debug') ?? false),
     curve: resolveCurve(get, NAME, { binds: true, connects: false }),
+    metrics: metricsAddress(get('metrics')),
     log,
   }
 }
@@ -73,6 +74,7 @@ export function parseRecvArgs(args: string[]): RecvOptions {
     .option('max-pending', { type: 'number', describe: 'MiB a FIFO or stdout reader may fall behind before chunks are dropped for it (default 64)' })
     .option('stats-interval', { type: 'number', describe: 'print counters every N seconds (also on SIGUSR1)' })
     .option('debug', { type: 'boolean', describe: 'verbose operation' })
+    .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT (GET /metrics)' })
     .option('config', { alias: 'c', type: 'string', describe: 'YAML file with the same keys as the long flags (flags win)' })
     .parseSync()
   return resolveRecvOptions(argv as Record<string, unknown>)

@@ -10,13 +10,13 @@ import { MAX_BATCH_KIB } from '../wire/batch.js'
 import { MAX_SEND_HWM } from '../wire/batch-sender.js'
 import { CAPTURE_KEYS, captureFlags, parseIfaceSource, resolveCapture } from './capture-options.js'
 import { baseParser } from './run.js'
-import { bool, givenFlags, MiB, num, positional, str } from './options.js'
+import { bool, givenFlags, metricsAddress, MiB, num, positional, str } from './options.js'
 
 export const NAME = 'pcap-zmq-send'
 const CONFIG_KEYS = [
   'libnflog-nlbufsiz', 'libnflog-nlbufsiz-max', 'libnflog-qthresh', 'libnflog-timeout', 'zmq-buffer', 'zmq-buffer-size',
   'rate-control', 'lwm', 'hwm', 'wm-interval', 'user', 'sensor-id', 'batch-size', 'stats-interval', 'delivery-timeout', 'debug',
-  ...CURVE_KEYS, ...CAPTURE_KEYS, 'src', 'dst',
+  ...CURVE_KEYS, ...CAPTURE_KEYS, 'src', 'dst', 'metrics',
 ] as const
 
 /** SRC: "0,1", "nflog:0,1", "-" (pcap/pcapng on stdin), "pcap:FILE" or "iface:eth0[,eth1]". */
@@ -75,6 +75,7 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
     deliveryTimeout: num('delivery-timeout', get('delivery-timeout') ?? 10, { min: 0.1 }),
     debug: bool('debug', get('debug') ?? false),
     curve: resolveCurve(get, NAME, { binds: false, connects: true }),
+    metrics: metricsAddress(get('metrics')),
     capture: resolveCapture(get, source.kind === 'iface' ? source.ifaces : null),
     log,
   }
@@ -100,6 +101,7 @@ export function parseSendArgs(args: string[]): SendOptions {
     .option('stats-interval', { type: 'number', describe: 'print counters every N seconds (also on SIGUSR1)' })
     .option('delivery-timeout', { type: 'number', describe: 'replaying a file: give up after this many seconds with no batch taken or acknowledged, exit 1 (default 10)' })
     .option('debug', { type: 'boolean', describe: 'verbose operation' })
+    .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT (GET /metrics)' })
     .option('config', { alias: 'c', type: 'string', describe: 'YAML file with the same keys as the long flags (flags win)' })
     .parseSync()
   return resolveSendOptions(argv as Record<string, unknown>)

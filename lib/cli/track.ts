@@ -2,7 +2,7 @@ import { emptyConfig, loadConfig } from '../filter/config.js'
 import { NAME, runTrack, type TrackOptions } from '../track/main.js'
 import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
-import { bool, num, str } from './options.js'
+import { bool, metricsAddress, num, str } from './options.js'
 import { listFlags } from './list-flags.js'
 import { curveFlags, resolveCurve } from './curve-options.js'
 import { captureFlags, parseIfaceSource, resolveCapture } from './capture-options.js'
@@ -26,6 +26,7 @@ export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
     .option('max-sessions', { type: 'number', describe: 'live session bound; the least recently seen is evicted (default 1000000)' })
     .option('drop-bad-checksum', { type: 'boolean', default: false, describe: 'verify checksums and skip packets with a bad one' })
     .option('stats-interval', { type: 'number', default: 0, describe: 'print counters to stderr every N seconds' })
+    .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT (GET /metrics)' })
     .option('sensor', { type: 'string', describe: 'sensor name for events from stdin or an interface (batches carry their own)' })
     .option('user', { alias: 'u', type: 'string', describe: 'iface: drop privileges to this user once the rings are set up' })
     .parseAsync()
@@ -66,6 +67,7 @@ export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
     curve: resolveCurve(get, NAME, { binds: bool('pull', a.pull) || publish !== null, connects: src !== '-' && !ifaces && !a.pull }),
     capture,
     user,
+    metrics: metricsAddress(a.metrics),
   }
 }
 

@@ -13,6 +13,7 @@ import { hwmForBudget, PUB_QUEUE_BYTES, SUBSCRIPTION_MAX } from '../wire/queues.
 import { isPipeError, messageOf, userError } from '../util/errors.js'
 import { sanitize } from '../util/sanitize.js'
 import { createOnceLogger, formatCounters, installSignals } from '../util/stats.js'
+import { serveMetrics, type MetricsServer } from '../util/metrics.js'
 import { dumpBudget, REP_OPTIONS, serveBufferInterface } from './buffer-interface.js'
 import { createSenderTable, createSeqTable, MAX_SENDERS, SEQ_LATE, SEQ_RESTART, type SenderCounters } from './senders.js'
 
@@ -35,6 +36,8 @@ export interface RecvOptions {
   maxPending: number
   statsInterval: number
   debug: boolean
+  /** --metrics HOST:PORT: Prometheus exposition of the counters, per sender too. */
+  metrics?: string
   /** CURVE on every bound socket: clients from --curve-allow only, senders named by their key. */
   curve?: CurveSetup
   log: (msg: string) => void
@@ -159,6 +162,18 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   const report = () => {
     opts.log(formatCounters('counters', snapshot()))
     senders.report(opts.log)
+  }
+  let metrics: MetricsServer | undefined
+  if (opts.metrics) {
+    try {
+      metrics = await serveMetrics(opts.metrics, 'recv', {
+        counters: () => snapshot(),
+        series: () => new Map([...senders.entries()].map(([name, s]) => [name, { ...s }])),
+      })
+    } catch (err) {
+      for (const s of sockets) s.close()
+      throw err
+    }
   }
   let stopping = false
   let rebinding = false
@@ -299,6 +314,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
     if (!stopping) throw err
   } finally {
     uninstall()
+    await metrics?.close()
     for (const s of sockets) s.close()
     await sink.close()
     await bufferTask

@@ -14,6 +14,7 @@ import { curveClientOptions, senderProof, type CurveSetup } from '../wire/curve.
 import { createShaper, type Shaper } from '../wire/shaper.js'
 import { dropPrivileges } from '../util/privileges.js'
 import { formatCounters, installSignals } from '../util/stats.js'
+import { serveMetrics, type MetricsServer } from '../util/metrics.js'
 import { messageOf, userError } from '../util/errors.js'
 
 export type SendSource = { kind: 'nflog'; groups: number[] } | { kind: 'pcap'; path: string } | { kind: 'iface'; ifaces: string[] }
@@ -39,6 +40,8 @@ export interface SendOptions {
   /** A file replay gives up when nothing is taken or acknowledged for this long, seconds. */
   deliveryTimeout: number
   debug: boolean
+  /** --metrics HOST:PORT: Prometheus exposition of the counters. */
+  metrics?: string
   /** CURVE client of the receiver's key, with this sender's key proven in every batch. */
   curve?: CurveSetup
   /** The iface: source's ring, filter and flags. */
@@ -201,6 +204,8 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
     syncIface()
     opts.log(formatCounters('counters', { ...c }, capture ? `rcvbuf=${capture.stats.rcvbuf}` : ''))
   }
+  let metrics: MetricsServer | undefined
+  if (opts.metrics) metrics = await serveMetrics(opts.metrics, 'send', { counters: () => { sync(); return { ...c } } })
   const uninstall = installSignals(() => {
     stopping = true
     capture?.stop()
@@ -269,6 +274,7 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
     await sender!.settle(replay ? opts.deliveryTimeout * 1000 : 300, () => Date.now() > deadline || (replay && stopping))
   } finally {
     uninstall()
+    await metrics?.close()
     capture?.close()
     ifaceCap?.close()
     syncIface()

@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { messageOf } from '../util/errors.js'
 import { loadPluginConfig } from './config.js'
 import { createCounters, formatCounters } from './counters.js'
+import { serveMetrics } from '../util/metrics.js'
 import { Delivery } from './delivery.js'
 import { EventLineReader } from './lines.js'
 import { loadPlugin, pluginKind, resolvePluginPath, type BuiltinFlags } from './load.js'
@@ -12,6 +13,8 @@ import { Spool } from './spool.js'
 
 export interface PluginOptions {
   source: string
+  /** --metrics HOST:PORT: Prometheus exposition of the counters. */
+  metrics?: string
   /** CURVE client of pcap-zmq-track --publish. */
   curve?: CurveSetup
   plugin?: string
@@ -48,6 +51,7 @@ export async function main(o: PluginOptions): Promise<number> {
   // Installed first: an early SIGUSR1 would otherwise start Node's inspector.
   const onUsr1 = () => report()
   process.on('SIGUSR1', onUsr1)
+  const metrics = o.metrics ? await serveMetrics(o.metrics, 'plugin', { counters: () => ({ ...counters, queued: queuedNow(), spooled_pending: pendingNow() }) }) : undefined
   const cfg = loadPluginConfig(o.config)
   const spec = o.plugin ?? (cfg.path ? resolvePluginPath(cfg.path, o.config) : 'plain')
   const kind = pluginKind(spec)
@@ -120,6 +124,7 @@ export async function main(o: PluginOptions): Promise<number> {
   const left = spool.pending
   spool.close()
   process.off('SIGUSR1', onUsr1)
+  await metrics?.close()
   report()
   if (left > 0) warn(`${left} events kept in the spool ${spool.dir}; they are delivered first on the next start`)
   return left > 0 && !signalled ? 1 : 0

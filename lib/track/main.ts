@@ -2,6 +2,7 @@ import { fstatSync } from 'node:fs'
 import { Publisher, Subscriber } from 'zeromq'
 import type { TrackConfig } from '../filter/config.js'
 import { formatCounters, installSignals } from '../util/stats.js'
+import { serveMetrics } from '../util/metrics.js'
 import { sanitize } from '../util/sanitize.js'
 import { isPipeError, messageOf, type PipeError } from '../util/errors.js'
 import { decodeBatch, forEachRecord, MAX_BATCH_MESSAGE, recordLinktype, senderLabel } from '../wire/batch.js'
@@ -39,6 +40,8 @@ export interface TrackOptions {
   dropBadChecksum: boolean
   statsInterval: number
   sensor: string | null
+  /** --metrics HOST:PORT: Prometheus exposition of the counters. */
+  metrics?: string
   /** CURVE: server on --pull and --publish (clients from --curve-allow), client of a SUB source. */
   curve?: CurveSetup
   input?: NodeJS.ReadableStream
@@ -96,6 +99,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     ...(gate ? { authRejected: gate.stats.auth_rejected } : {}),
   })
   const report = () => process.stderr.write(formatCounters(NAME, counters()) + '\n')
+  const metrics = o.metrics ? await serveMetrics(o.metrics, 'track', { counters }) : undefined
   // A key left --curve-allow: subscribers authenticated only at their handshake, so the PUB socket
   // is bound anew and each must pass the ZAP handler again (batches on --pull carry proofs).
   const reauthenticate = async () => {
@@ -237,6 +241,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     await out.end()
     pub?.close()
     gate?.close()
+    await metrics?.close()
     if (inputError === null) report()
   }
   if (inputError !== null) throw inputError
