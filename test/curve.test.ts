@@ -44,6 +44,17 @@ function keys(t: { teardown(f: () => void): void; is(a: unknown, b: unknown, m?:
   return { dir, allow, cleanup, key: (n) => join(dir, `${n}_secret`), pub: (n) => join(dir, n) }
 }
 
+/** pcap-zmq-recv with CURVE on its inlet, --publish and --buffer-interface, on loopback TCP. */
+async function publishingRecv(t: { teardown(f: () => Promise<void>): void }, k: Keys) {
+  const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()]
+  const ep = `tcp://127.0.0.1:${p1}`
+  const pubEp = `tcp://127.0.0.1:${p2}`
+  const bufEp = `tcp://127.0.0.1:${p3}`
+  const recv = await startRecv([ep, join(k.dir, 'out.pcap'), ...serverFlags(k), '--publish', pubEp, '--buffer-interface', bufEp])
+  t.teardown(async () => { await recv.stop('SIGKILL') })
+  return { ep, pubEp, bufEp, recv }
+}
+
 const serverFlags = (k: Keys) => ['--curve-key', k.key('server'), '--curve-allow', k.allow]
 const clientFlags = (k: Keys, name: string) => ['--curve-key', k.key(name), '--curve-server', k.pub('server')]
 
@@ -218,12 +229,7 @@ test('a certificate removed from --curve-allow, then SIGHUP: the sender already 
 
 test('recv --publish -> track and the buffer interface with CURVE: allowed keys get the traffic, others nothing', async (t) => {
   const k = keys(t)
-  const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()]
-  const ep = `tcp://127.0.0.1:${p1}`
-  const pubEp = `tcp://127.0.0.1:${p2}`
-  const bufEp = `tcp://127.0.0.1:${p3}`
-  const recv = await startRecv([ep, join(k.dir, 'out.pcap'), ...serverFlags(k), '--publish', pubEp, '--buffer-interface', bufEp])
-  t.teardown(async () => { await recv.stop('SIGKILL') })
+  const { ep, pubEp, bufEp, recv } = await publishingRecv(t, k)
   const track = startTool('track', [pubEp, ...clientFlags(k, 'b')])
   const stranger = startTool('track', [pubEp, ...clientFlags(k, 'rogue')])
   const plain = startTool('track', [pubEp])
@@ -294,12 +300,7 @@ test('pcap-zmq-track --publish -> pcap-zmq-plugin with CURVE: the allowed plugin
 
 test('a subscriber\'s and a buffer client\'s key removed from --curve-allow, then SIGHUP: they are cut off, the others keep going', async (t) => {
   const k = keys(t)
-  const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()]
-  const ep = `tcp://127.0.0.1:${p1}`
-  const pubEp = `tcp://127.0.0.1:${p2}`
-  const bufEp = `tcp://127.0.0.1:${p3}`
-  const recv = await startRecv([ep, join(k.dir, 'out.pcap'), ...serverFlags(k), '--publish', pubEp, '--buffer-interface', bufEp])
-  t.teardown(async () => { await recv.stop('SIGKILL') })
+  const { ep, pubEp, bufEp, recv } = await publishingRecv(t, k)
   // b is revoked; a stays (a also sends).
   const keep = startTool('track', [pubEp, ...clientFlags(k, 'a')])
   const revoked = startTool('track', [pubEp, ...clientFlags(k, 'b')])

@@ -7,7 +7,7 @@ import { pcapHeader } from '../pcap/writer.js'
 import { decodeBatch, MAX_BATCH_MESSAGE, peekSender, senderLabel } from '../wire/batch.js'
 import { bindBatchInlet } from '../wire/batch-inlet.js'
 import { createBatchAuthenticator, curveServerOptions, startGatekeeper, type CurveSetup, type Gatekeeper } from '../wire/curve.js'
-import { endpointError, isLoopbackOnly } from '../wire/endpoint.js'
+import { endpointError, warnUnprotectedBinds } from '../wire/endpoint.js'
 import { rebind } from '../wire/rebind.js'
 import { hwmForBudget, PUB_QUEUE_BYTES, SUBSCRIPTION_MAX } from '../wire/queues.js'
 import { isPipeError, messageOf, userError } from '../util/errors.js'
@@ -144,10 +144,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
     for (const s of sockets) s.close()
     throw err
   }
-  if (!opts.curve) {
-    const open = [opts.endpoint, opts.publish, opts.bufferInterface].filter((ep): ep is string => !!ep && !isLoopbackOnly(ep))
-    if (open.length) opts.log(`${open.join(', ')}: bound without CURVE: anyone who reaches ${open.length > 1 ? 'them' : 'it'} can inject or read packets (--curve-key and --curve-allow; docs/security.md)`)
-  }
+  if (!opts.curve) warnUnprotectedBinds([opts.endpoint, opts.publish, opts.bufferInterface], 'inject or read packets', opts.log)
   if (opts.debug) opts.log(`listening on ${opts.endpoint}, writing ${opts.format} to ${opts.output === '-' ? 'stdout' : opts.output}`)
 
   const snapshot = () => {

@@ -115,16 +115,19 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
 
   /** Per packet: rate control, then copy into the source's batch. */
   function take(b: BatchBuilder, tsSec: number, tsNsec: number, origLen: number, buf: Buffer, start: number, end: number, meta?: Buffer, mStart?: number, mEnd?: number): void {
-    const len = end - start
+    if (admit(b, end - start, (mEnd ?? 0) - (mStart ?? 0))) b.append(tsSec, tsNsec, origLen, buf, start, end, meta, mStart, mEnd)
+  }
+
+  /** Counts a packet of `len` bytes in, applies rate control, and seals `b` if the packet and `extra` bytes of metadata will not fit. */
+  function admit(b: BatchBuilder, len: number, extra: number): boolean {
     c.packets_in += 1
     c.bytes_in += len
     if (!shaper.admit(len)) {
       c.dropped_hwm += 1
-      return
+      return false
     }
-    const need = len + (mEnd ?? 0) - (mStart ?? 0)
-    if (b.count > 0 && !b.fits(need)) seal(b)
-    b.append(tsSec, tsNsec, origLen, buf, start, end, meta, mStart, mEnd)
+    if (b.count > 0 && !b.fits(len + extra)) seal(b)
+    return true
   }
 
   let sender: BatchSender | undefined
@@ -173,15 +176,7 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
 
   /** Per ring frame: rate control, then the frame (tag or SLL2 header put in) straight into the batch. */
   function takeFrame(b: BatchBuilder, ring: Buffer, f: RingFrame): void {
-    const len = f.caplen
-    c.packets_in += 1
-    c.bytes_in += len
-    if (!shaper.admit(len)) {
-      c.dropped_hwm += 1
-      return
-    }
-    if (b.count > 0 && !b.fits(len)) seal(b)
-    writeFrame(ring, f, b.buffer, b.reserve(f.tsSec, f.tsNsec, f.origLen, len))
+    if (admit(b, f.caplen, 0)) writeFrame(ring, f, b.buffer, b.reserve(f.tsSec, f.tsNsec, f.origLen, f.caplen))
   }
 
   function syncIface(): void {

@@ -8,7 +8,7 @@ import { isPipeError, messageOf, type PipeError } from '../util/errors.js'
 import { decodeBatch, forEachRecord, MAX_BATCH_MESSAGE, recordLinktype, senderLabel } from '../wire/batch.js'
 import { bindBatchInlet } from '../wire/batch-inlet.js'
 import { createBatchAuthenticator, curveClientOptions, curveServerOptions, startGatekeeper, type CurveSetup, type Gatekeeper } from '../wire/curve.js'
-import { endpointError, isLoopbackOnly } from '../wire/endpoint.js'
+import { endpointError, warnUnprotectedBinds } from '../wire/endpoint.js'
 import { rebind } from '../wire/rebind.js'
 import { hwmForBudget, PUB_QUEUE_BYTES, SUBSCRIPTION_MAX } from '../wire/queues.js'
 import { readCaptureInput } from './capture-input.js'
@@ -63,10 +63,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
   let gate: Gatekeeper | undefined
   if (o.curve?.allowDir) gate = await startGatekeeper(o.curve, log)
   const authenticate = o.curve && gate && o.pull ? createBatchAuthenticator(o.curve, gate) : undefined
-  if (!o.curve) {
-    const open = [o.pull ? o.source : undefined, o.publish ?? undefined].filter((ep): ep is string => !!ep && !isLoopbackOnly(ep))
-    if (open.length) log(`${open.join(', ')}: bound without CURVE: anyone who reaches ${open.length > 1 ? 'them' : 'it'} can ${o.pull ? 'inject packets or ' : ''}read events (--curve-key and --curve-allow; docs/security.md)`)
-  }
+  if (!o.curve) warnUnprotectedBinds([o.pull ? o.source : null, o.publish], o.pull ? 'inject packets or read events' : 'read events', log)
   const newPub = () => {
     const p = new Publisher({ sendHighWaterMark: PUB_HWM, maxMessageSize: SUBSCRIPTION_MAX, ...curveServerOptions(gate ? o.curve : undefined) })
     gate?.watch(p)

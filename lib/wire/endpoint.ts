@@ -19,6 +19,15 @@ export function endpointError(action: 'bind' | 'connect', ep: string, err: unkno
   return userError(`cannot ${action} ${ep}: ${reason}`, 'EENDPOINT')
 }
 
+/**
+ * Says once which of the endpoints a tool binds without CURVE are reachable from other hosts, and
+ * what a peer there could do (`risk`: "inject or read packets", "read events"...).
+ */
+export function warnUnprotectedBinds(endpoints: Array<string | null | undefined>, risk: string, log: (msg: string) => void): void {
+  const open = endpoints.filter((ep): ep is string => !!ep && !isLoopbackOnly(ep))
+  if (open.length) log(`${open.join(', ')}: bound without CURVE: anyone who reaches ${open.length > 1 ? 'them' : 'it'} can ${risk} (--curve-key and --curve-allow; docs/security.md)`)
+}
+
 /** Endpoints reachable from other hosts: binding one without CURVE gets a warning. */
 export function isLoopbackOnly(endpoint: string): boolean {
   const m = /^tcp:\/\/(.+):[^:]+$/.exec(endpoint)
