@@ -9,3 +9,4 @@ echo "== decoder"; node dist/scripts/bench/decode.js
 echo "== decode + track beside tcpdump and tshark"; node --expose-gc dist/scripts/bench/track.js 1000000
 if [[ -f dist/scripts/bench/plugin.js ]]; then echo "== plugin runner"; node dist/scripts/bench/plugin.js; fi
 echo "== NFLOG flood: tcpdump, ulogd2, pcap-zmq-send -> pcap-zmq-recv"; bash scripts/bench/flood.sh
+echo "== interface capture flood: tcpdump -i, netsniff-ng, pcap-zmq-send iface: -> pcap-zmq-recv"; bash scripts/bench/iface-flood.sh
