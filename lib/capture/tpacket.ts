@@ -6,6 +6,7 @@
  * A block is a struct tpacket_block_desc followed by frames; each frame is a struct tpacket3_hdr,
  * the struct sockaddr_ll at TPACKET_ALIGN(sizeof(struct tpacket3_hdr)), then the packet at tp_mac.
  */
+import { copyBytes, viewOf } from '../util/byte-view.js'
 
 /** struct tpacket_block_desc with its struct tpacket_hdr_v1 (all u32 little-endian on x86/arm). */
 export const BLOCK_VERSION = 0
@@ -116,10 +117,12 @@ export interface RingFrame {
   vlanTpid: number
   vlanTci: number
   pkttype: number
+  /** The ring's bytes as a DataView (lib/util/byte-view.ts), set by walkBlock for writeFrame. */
+  view: DataView
 }
 
 export function createRingFrame(): RingFrame {
-  return { tsSec: 0, tsNsec: 0, origLen: 0, caplen: 0, start: 0, hdr: 0, insert: FRAME_AS_IS, vlanTpid: 0, vlanTci: 0, pkttype: 0 }
+  return { tsSec: 0, tsNsec: 0, origLen: 0, caplen: 0, start: 0, hdr: 0, insert: FRAME_AS_IS, vlanTpid: 0, vlanTci: 0, pkttype: 0, view: new DataView(new ArrayBuffer(0)) }
 }
 
 /**
@@ -131,38 +134,41 @@ export function createRingFrame(): RingFrame {
  */
 export function walkBlock(ring: Buffer, block: number, blockSize: number, cfg: WalkConfig, f: RingFrame, stats: WalkStats, onFrame: (f: RingFrame) => void): number {
   stats.blocks += 1
-  const count = ring.readUInt32LE(block + BLOCK_NUM_PKTS)
-  const used = ring.readUInt32LE(block + BLOCK_LEN)
+  // The frame keeps the ring's view from block to block: one per ring, not one per block.
+  if (f.view.buffer !== ring.buffer || f.view.byteOffset !== ring.byteOffset || f.view.byteLength !== ring.length) f.view = viewOf(ring)
+  const v = f.view
+  const count = v.getUint32(block + BLOCK_NUM_PKTS, true)
+  const used = v.getUint32(block + BLOCK_LEN, true)
   const limit = block + (used > 0 && used <= blockSize ? used : blockSize)
-  let o = block + ring.readUInt32LE(block + BLOCK_FIRST_PKT)
+  let o = block + v.getUint32(block + BLOCK_FIRST_PKT, true)
   let handed = 0
   for (let i = 0; i < count; i++) {
     if (o < block + BLOCK_HEADER || o + TPACKET3_HDRLEN > limit) {
       stats.badFrames += count - i
       break
     }
-    const snap = ring.readUInt32LE(o + TP_SNAPLEN)
-    const mac = ring.readUInt16LE(o + TP_MAC)
+    const snap = v.getUint32(o + TP_SNAPLEN, true)
+    const mac = v.getUint16(o + TP_MAC, true)
     if (mac < TPACKET3_HDRLEN || o + mac + snap > limit) {
       stats.badFrames += count - i
       break
     }
-    const next = ring.readUInt32LE(o + TP_NEXT_OFFSET)
-    const pkttype = ring[o + TP_SLL + SLL_PKTTYPE]!
+    const next = v.getUint32(o + TP_NEXT_OFFSET, true)
+    const pkttype = v.getUint8(o + TP_SLL + SLL_PKTTYPE)
     const outgoing = pkttype === PACKET_OUTGOING
     if (outgoing ? cfg.skipOutgoing : cfg.onlyOutgoing) {
       stats.skipped += 1
     } else {
-      const len = ring.readUInt32LE(o + TP_LEN)
-      const status = ring.readUInt32LE(o + TP_STATUS)
+      const len = v.getUint32(o + TP_LEN, true)
+      const status = v.getUint32(o + TP_STATUS, true)
       if (snap < Math.min(len, cfg.kernelSnaplen)) stats.truncated += 1
       let extra = 0
       f.insert = FRAME_AS_IS
       if (cfg.mode === FRAME_ETHERNET) {
-        const tci = ring.readUInt32LE(o + TP_VLAN_TCI)
+        const tci = v.getUint32(o + TP_VLAN_TCI, true)
         // Kernels before TP_STATUS_VLAN_VALID only said so by a non-zero TCI (libpcap's VLAN_VALID).
         if (((status & TP_STATUS_VLAN_VALID) !== 0 || tci !== 0) && snap >= VLAN_OFFSET) {
-          const tpid = ring.readUInt16LE(o + TP_VLAN_TPID)
+          const tpid = v.getUint16(o + TP_VLAN_TPID, true)
           f.insert = FRAME_ETHERNET
           f.vlanTci = tci & 0xffff
           f.vlanTpid = (status & TP_STATUS_VLAN_TPID_VALID) !== 0 || tpid !== 0 ? tpid : ETH_P_8021Q
@@ -172,8 +178,8 @@ export function walkBlock(ring: Buffer, block: number, blockSize: number, cfg: W
         f.insert = FRAME_SLL2
         extra = SLL2_HDR_LEN
       }
-      f.tsSec = ring.readUInt32LE(o + TP_SEC)
-      f.tsNsec = ring.readUInt32LE(o + TP_NSEC)
+      f.tsSec = v.getUint32(o + TP_SEC, true)
+      f.tsNsec = v.getUint32(o + TP_NSEC, true)
       f.origLen = len + extra
       f.caplen = Math.min(cfg.snaplen, snap + extra)
       f.start = o + mac
@@ -198,23 +204,25 @@ export function walkBlock(ring: Buffer, block: number, blockSize: number, cfg: W
 /**
  * Writes the captured frame `f` (f.caplen bytes) into `dst` at `o`, straight from the ring, with
  * the VLAN tag or the SLL2 header put in on the way: the ring itself is never written, as the
- * kernel owns its bytes again once the block is released. Returns the end offset.
+ * kernel owns its bytes again once the block is released. Returns the end offset. `dv` is a view of
+ * `dst` (made here when not given: pass one on a per-packet path).
  */
-export function writeFrame(ring: Buffer, f: RingFrame, dst: Buffer, o: number): number {
+export function writeFrame(ring: Buffer, f: RingFrame, dst: Buffer, o: number, dv: DataView = viewOf(dst)): number {
   const end = o + f.caplen
-  if (f.insert === FRAME_AS_IS) return copyBytes(dst, o, ring, f.start, f.start + f.caplen)
+  const sv = f.view
+  if (f.insert === FRAME_AS_IS) return copyBytes(dst, dv, o, ring, sv, f.start, f.start + f.caplen)
   if (f.insert === FRAME_ETHERNET) {
-    o = copyBytes(dst, o, ring, f.start, f.start + Math.min(VLAN_OFFSET, f.caplen))
+    o = copyBytes(dst, dv, o, ring, sv, f.start, f.start + Math.min(VLAN_OFFSET, f.caplen))
     const tag = Math.min(VLAN_TAG_LEN, end - o)
     if (tag > 0) o = writeTag(dst, o, tag, f.vlanTpid, f.vlanTci)
     const rest = end - o
-    return rest > 0 ? copyBytes(dst, o, ring, f.start + VLAN_OFFSET, f.start + VLAN_OFFSET + rest) : o
+    return rest > 0 ? copyBytes(dst, dv, o, ring, sv, f.start + VLAN_OFFSET, f.start + VLAN_OFFSET + rest) : o
   }
   const head = Math.min(SLL2_HDR_LEN, f.caplen)
   writeSll2(ring, f.hdr + TP_SLL, dst, o, head)
   o += head
   const rest = end - o
-  return rest > 0 ? copyBytes(dst, o, ring, f.start, f.start + rest) : o
+  return rest > 0 ? copyBytes(dst, dv, o, ring, sv, f.start, f.start + rest) : o
 }
 
 /** 802.1Q/802.1ad tag: TPID then TCI, big-endian; only the first `n` bytes when the snap length cuts it. */
@@ -243,14 +251,3 @@ function writeSll2(ring: Buffer, sll: number, dst: Buffer, o: number, n: number)
 }
 const sll2Scratch = Buffer.alloc(SLL2_HDR_LEN)
 
-/**
- * Copies src[start,end) to dst at o; returns the end offset. Short runs byte by byte, as the batch
- * builder does: Buffer#copy with offsets costs a view object per call in Node 20.
- */
-function copyBytes(dst: Buffer, o: number, src: Buffer, start: number, end: number): number {
-  if (end - start < 128) {
-    for (let k = start; k < end; k++) dst[o++] = src[k]!
-    return o
-  }
-  return o + src.copy(dst, o, start, end)
-}

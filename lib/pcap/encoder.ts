@@ -2,9 +2,10 @@ import { forEachRecord, RECORD_HEADER, recordLinktype, senderLabel, type Batch, 
 import { carriesIp, ipOffset, nflogPayloadLength, writeSyntheticNflogHeader } from './convert.js'
 import { isKnownLinktype, LINKTYPE, linktypeName } from './linktypes.js'
 import { sanitize } from '../util/sanitize.js'
+import { copyBytes, viewOf } from '../util/byte-view.js'
 import {
   finishEpb, pcapHeader, pcapngInterface, pcapngSectionHeader, PCAP_RECORD_HEADER, SNAPLEN,
-  writeEpbHeader, writePcapRecordHeader,
+  putPcapRecordHeader, writeEpbHeader, writePcapRecordHeader,
 } from './writer.js'
 
 /**
@@ -222,13 +223,14 @@ export function createEncoder(opts: EncoderOptions): OutputEncoder {
  */
 function encodePcapDirect(batch: Batch, target: number, inPlace: boolean): EncodeResult | undefined {
   const b = batch.records
+  const v = viewOf(b)
   const count = batch.info.count
   let r = 0
   let bytes = 0
   for (let i = 0; i < count; i++) {
     if (r + RECORD_HEADER > b.length) return undefined
-    const caplen = b.readUInt32BE(r + 12)
-    const metaLen = (b[r + 16]! << 8) | b[r + 17]!
+    const caplen = v.getUint32(r + 12)
+    const metaLen = v.getUint16(r + 16)
     const end = r + RECORD_HEADER + metaLen + caplen
     if (end > b.length) return undefined
     const own = metaLen > 0 ? LINKTYPE.RAW : batch.info.linktype
@@ -238,22 +240,22 @@ function encodePcapDirect(batch: Batch, target: number, inPlace: boolean): Encod
   }
   if (r !== b.length) return undefined
   const out = inPlace ? b : Buffer.allocUnsafe(b.length + count * 16 + 16)
+  const ov = inPlace ? v : viewOf(out)
   r = 0
   let o = 0
   for (let i = 0; i < count; i++) {
-    const caplen = b.readUInt32BE(r + 12)
-    const start = r + RECORD_HEADER + ((b[r + 16]! << 8) | b[r + 17]!)
+    const caplen = v.getUint32(r + 12)
+    const start = r + RECORD_HEADER + v.getUint16(r + 16)
     const end = start + caplen
     // Fields first: in place, the new header can overlap the old one (o <= r, o + 16 < start).
-    writePcapRecordHeader(out, o, b.readUInt32BE(r), b.readUInt32BE(r + 4), caplen, b.readUInt32BE(r + 8))
-    o += PCAP_RECORD_HEADER
-    if (caplen < 64) {
-      // Short packets byte by byte (a forward copy is safe in place: the target is below the source).
-      for (let k = start; k < end; k++) out[o++] = b[k]!
-    } else {
-      if (inPlace) b.copyWithin(o, start, end)
-      else b.copy(out, o, start, end)
+    o = putPcapRecordHeader(ov, o, v.getUint32(r), v.getUint32(r + 4), caplen, v.getUint32(r + 8))
+    // In place the target is at least 4 bytes below the source (16-byte header for a 20-byte one),
+    // so a forward copy by words, or copyWithin's memmove, is safe.
+    if (caplen >= 256 && inPlace) {
+      b.copyWithin(o, start, end)
       o += caplen
+    } else {
+      o = copyBytes(out, ov, o, b, v, start, end)
     }
     r = end
   }

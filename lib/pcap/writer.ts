@@ -19,6 +19,15 @@ export function pcapHeader(linktype: number): Buffer {
   return b
 }
 
+/** The same record header through a DataView of the output (lib/util/byte-view.ts): for per-packet loops. */
+export function putPcapRecordHeader(v: DataView, o: number, tsSec: number, tsNsec: number, caplen: number, origLen: number): number {
+  v.setUint32(o, tsSec >>> 0, true)
+  v.setUint32(o + 4, Math.floor(tsNsec / 1000), true)
+  v.setUint32(o + 8, caplen, true)
+  v.setUint32(o + 12, Math.max(origLen, caplen), true)
+  return o + PCAP_RECORD_HEADER
+}
+
 export function writePcapRecordHeader(b: Buffer, o: number, tsSec: number, tsNsec: number, caplen: number, origLen: number): number {
   b.writeUInt32LE(tsSec >>> 0, o)
   b.writeUInt32LE(Math.floor(tsNsec / 1000), o + 4)

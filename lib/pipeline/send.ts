@@ -176,7 +176,7 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
 
   /** Per ring frame: rate control, then the frame (tag or SLL2 header put in) straight into the batch. */
   function takeFrame(b: BatchBuilder, ring: Buffer, f: RingFrame): void {
-    if (admit(b, f.caplen, 0)) writeFrame(ring, f, b.buffer, b.reserve(f.tsSec, f.tsNsec, f.origLen, f.caplen))
+    if (admit(b, f.caplen, 0)) writeFrame(ring, f, b.buffer, b.reserve(f.tsSec, f.tsNsec, f.origLen, f.caplen), b.view)
   }
 
   function syncIface(): void {

@@ -1,6 +1,7 @@
 import type { AfPacketCapture, IfaceCaptureSettings } from '../capture/afpacket.js'
 import { openIfaceCapture } from '../capture/iface.js'
 import { FRAME_AS_IS, writeFrame } from '../capture/tpacket.js'
+import { viewOf } from '../util/byte-view.js'
 import { dropPrivileges } from '../util/privileges.js'
 import { MAX_CAPLEN } from '../wire/batch.js'
 
@@ -31,9 +32,10 @@ export async function readIfaceInput(
   log: (m: string) => void,
 ): Promise<void> {
   const scratch = Buffer.allocUnsafe(MAX_CAPLEN)
+  const scratchView = viewOf(scratch)
   const linktypes = cap.interfaces.map((i) => i.linktype)
   await cap.run((ring, f, i) => {
-    const data = f.insert === FRAME_AS_IS ? ring.subarray(f.start, f.start + f.caplen) : scratch.subarray(0, writeFrame(ring, f, scratch, 0))
+    const data = f.insert === FRAME_AS_IS ? ring.subarray(f.start, f.start + f.caplen) : scratch.subarray(0, writeFrame(ring, f, scratch, 0, scratchView))
     onPacket(linktypes[i]!, data, f.tsSec, f.tsNsec, f.origLen)
   }, afterRound, log)
 }

@@ -1,6 +1,7 @@
 import { deflateSync, inflateSync } from 'node:zlib'
 import { codedError } from '../util/errors.js'
 import { sanitize } from '../util/sanitize.js'
+import { copyBytes, viewOf } from '../util/byte-view.js'
 
 /**
  * Packet batches on the wire: one ZeroMQ message = one batch from one sender and source.
@@ -178,16 +179,17 @@ const EMPTY = Buffer.alloc(0)
 export function forEachRecord(batch: Batch, onRecord: (rec: WireRecord) => void): void {
   const b = batch.records
   const rec: WireRecord = { tsSec: 0, tsNsec: 0, origLen: 0, data: EMPTY, meta: EMPTY }
+  const v = viewOf(b)
   let o = 0
   for (let i = 0; i < batch.info.count; i++) {
     if (o + RECORD_HEADER > b.length) fail(`record ${i} header runs past the end`, 'EWIRETRUNC')
-    const caplen = b.readUInt32BE(o + 12)
-    const metaLen = b.readUInt16BE(o + 16)
+    const caplen = v.getUint32(o + 12)
+    const metaLen = v.getUint16(o + 16)
     const end = o + RECORD_HEADER + metaLen + caplen
     if (end > b.length) fail(`record ${i} runs past the end`, 'EWIRETRUNC')
-    rec.tsSec = b.readUInt32BE(o)
-    rec.tsNsec = b.readUInt32BE(o + 4)
-    rec.origLen = b.readUInt32BE(o + 8)
+    rec.tsSec = v.getUint32(o)
+    rec.tsNsec = v.getUint32(o + 4)
+    rec.origLen = v.getUint32(o + 8)
     rec.meta = metaLen ? b.subarray(o + RECORD_HEADER, o + RECORD_HEADER + metaLen) : EMPTY
     rec.data = b.subarray(o + RECORD_HEADER + metaLen, end)
     onRecord(rec)
@@ -196,17 +198,6 @@ export function forEachRecord(batch: Batch, onRecord: (rec: WireRecord) => void)
   if (o !== b.length) fail(`${b.length - o} bytes after the last record`, 'EWIRETRAIL')
 }
 
-/**
- * Copies src[start,end) to dst at o; returns the end offset. Short runs byte by byte: in Node 20
- * Buffer#copy with offsets makes a view object per call, which is most of the cost for small packets.
- */
-function copyInto(dst: Buffer, o: number, src: Buffer, start: number, end: number): number {
-  if (end - start < 128) {
-    for (let k = start; k < end; k++) dst[o++] = src[k]!
-    return o
-  }
-  return o + src.copy(dst, o, start, end)
-}
 
 /**
  * Accumulates records for one source in a reusable buffer (no allocation per packet) and turns
@@ -223,8 +214,9 @@ export interface BatchBuilder {
    * frame with its VLAN tag put back) without an intermediate copy.
    */
   reserve(tsSec: number, tsNsec: number, origLen: number, caplen: number): number
-  /** The builder's own buffer, for reserve(). */
+  /** The builder's own buffer, for reserve(), and a view of it (lib/util/byte-view.ts). */
   readonly buffer: Buffer
+  readonly view: DataView
   /** Room left before the batch should be flushed. */
   fits(bytes: number): boolean
   /** Builds the message (deflating the records when `compress`) and resets the builder. */
@@ -249,20 +241,32 @@ export function createBatchBuilder(id: BuilderIdentity, capacity = 1 << 20): Bat
   const headerLen = FIXED_HEADER + names.length
   // Slack for one maximal record past `capacity`, so append never needs to grow the buffer.
   const buf = Buffer.allocUnsafe(capacity + RECORD_HEADER + 65535 + MAX_CAPLEN)
+  const view = viewOf(buf)
+  // The last source buffer and its view: captures append from one reused receive buffer.
+  let src: Buffer = EMPTY
+  let srcView = viewOf(EMPTY)
+  const viewFor = (b: Buffer): DataView => {
+    if (b !== src) {
+      src = b
+      srcView = viewOf(b)
+    }
+    return srcView
+  }
   let used = 0
   let count = 0
   return {
     get count() { return count },
     get bytes() { return used },
     get buffer() { return buf },
+    get view() { return view },
     fits(bytes: number) { return used + RECORD_HEADER + bytes <= capacity },
     reserve(tsSec, tsNsec, origLen, caplenWanted) {
       const caplen = Math.min(caplenWanted, MAX_CAPLEN)
-      buf.writeUInt32BE(tsSec >>> 0, used)
-      buf.writeUInt32BE(tsNsec >>> 0, used + 4)
-      buf.writeUInt32BE(Math.max(origLen, caplen) >>> 0, used + 8)
-      buf.writeUInt32BE(caplen, used + 12)
-      buf.writeUInt32BE(0, used + 16) // no meta, reserved
+      view.setUint32(used, tsSec >>> 0)
+      view.setUint32(used + 4, tsNsec >>> 0)
+      view.setUint32(used + 8, Math.max(origLen, caplen) >>> 0)
+      view.setUint32(used + 12, caplen)
+      view.setUint32(used + 16, 0) // no meta, reserved
       const at = used + RECORD_HEADER
       used = at + caplen
       count += 1
@@ -271,15 +275,15 @@ export function createBatchBuilder(id: BuilderIdentity, capacity = 1 << 20): Bat
     append(tsSec, tsNsec, origLen, data, start, end, meta, mStart = 0, mEnd = 0) {
       const caplen = Math.min(end - start, MAX_CAPLEN)
       const metaLen = meta ? Math.min(mEnd - mStart, 65535) : 0
-      buf.writeUInt32BE(tsSec >>> 0, used)
-      buf.writeUInt32BE(tsNsec >>> 0, used + 4)
-      buf.writeUInt32BE(Math.max(origLen, caplen) >>> 0, used + 8)
-      buf.writeUInt32BE(caplen, used + 12)
-      buf.writeUInt16BE(metaLen, used + 16)
-      buf.writeUInt16BE(0, used + 18)
+      view.setUint32(used, tsSec >>> 0)
+      view.setUint32(used + 4, tsNsec >>> 0)
+      view.setUint32(used + 8, Math.max(origLen, caplen) >>> 0)
+      view.setUint32(used + 12, caplen)
+      view.setUint16(used + 16, metaLen)
+      view.setUint16(used + 18, 0)
       let o = used + RECORD_HEADER
-      if (metaLen) o = copyInto(buf, o, meta!, mStart, mStart + metaLen)
-      o = copyInto(buf, o, data, start, start + caplen)
+      if (metaLen) o = copyBytes(buf, view, o, meta!, viewFor(meta!), mStart, mStart + metaLen)
+      o = copyBytes(buf, view, o, data, viewFor(data), start, start + caplen)
       used = o
       count += 1
     },
