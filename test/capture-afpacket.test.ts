@@ -443,7 +443,7 @@ rootTest('pcap-zmq-track iface: tracks sessions straight from the interface', as
   const expired = events.filter((e) => e.state === 'EXPIRED')
   t.is(expired.length, 4, track.stdout())
   t.deepEqual(expired.map((e) => `${e.src_port}>${e.dst_port} ${e.orig_packets}/${e.reply_packets}`).sort(), ['43000>53 5/2', '43001>53 5/2', '43002>53 5/2', '43010>53 4/0'])
-  t.regex(track.stderr(), /packets=25 .*kernelPackets=25 kernelDrops=0/)
+  t.regex(track.stderr(), /packets=25 .*kernel_packets=25 kernel_drops=0/)
 })
 
 /** A bin run to completion inside `ns`, for error paths. */

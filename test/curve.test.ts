@@ -295,7 +295,7 @@ test('pcap-zmq-track --publish -> pcap-zmq-plugin with CURVE: the allowed plugin
   const events = written(outs.allowed).split('\n').map((l) => JSON.parse(l) as { session_id?: unknown })
   t.true(events.length > 0 && events.every((e) => typeof e.session_id === 'string'))
   t.is(written(outs.plain), '')
-  t.regex(track.stderr(), /authRejected=[1-9]/)
+  t.regex(track.stderr(), /auth_rejected=[1-9]/)
 })
 
 test('a subscriber\'s and a buffer client\'s key removed from --curve-allow, then SIGHUP: they are cut off, the others keep going', async (t) => {

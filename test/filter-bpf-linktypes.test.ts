@@ -67,7 +67,7 @@ for (const [name, lt, opts] of CASES) {
     const r = runTool('track', ['-', '--packets', '-c', cfg.path], file)
     t.is(r.status, 0, r.stderr)
     t.deepEqual(lines(r.stdout).map(idOf), pkts.filter((p) => p.keep).map((p) => p.id))
-    t.regex(r.stderr, new RegExp(`packets=${pkts.length} .*bpfDropped=${pkts.filter((p) => !p.keep).length} `))
+    t.regex(r.stderr, new RegExp(`packets=${pkts.length} .*bpf_dropped=${pkts.filter((p) => !p.keep).length} `))
     const ev = runTool('track', ['-', '-c', cfg.path], file)
     t.is(ev.status, 0, ev.stderr)
     const events = lines(ev.stdout).map((e) => `${e.state} ${e.src_port}>${e.dst_port}`)

@@ -1,6 +1,6 @@
 import test from 'ava'
 import { spawn, spawnSync } from 'node:child_process'
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fixtures, repoRoot, tempDir, waitFor } from './helpers/env.js'
 import { readPackets } from './helpers/pipeline.js'
@@ -23,12 +23,14 @@ test('npm pack -> install into a prefix: every bin answers --help and --version,
   t.is(pack.status, 0, pack.stderr)
   const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'))!
   const listing = run('tar', ['-tzf', join(dir, tgz)]).stdout.toString()
-  for (const f of ['package/dist/lib/cli/track.js', 'package/bin/pcap-zmq-keygen.js', 'package/lib/plugin/runner.py', 'package/LICENSE', 'package/README.md']) t.true(listing.includes(f), f)
+  for (const f of ['package/dist/lib/cli/track.js', 'package/bin/pcap-zmq-keygen.js', 'package/lib/plugin/runner.py', 'package/LICENSE', 'package/README.md', 'package/man/pcap-zmq-send.1', 'package/man/pcap-zmq-track.1']) t.true(listing.includes(f), f)
   t.false(listing.includes('package/dist/test/'), 'tests stay out of the package')
   const prefix = join(dir, 'prefix')
   const install = run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(dir, tgz)], { cwd: dir, timeout: 600000 })
   t.is(install.status, 0, install.stderr)
   const bin = (tool: string) => join(prefix, 'bin', `pcap-zmq-${tool}`)
+  // npm links package.json's man pages where man(1) finds them under the prefix.
+  for (const tool of TOOLS) t.true(existsSync(join(prefix, 'share', 'man', 'man1', `pcap-zmq-${tool}.1`)), `man page of ${tool} installed`)
   for (const tool of TOOLS) {
     const h = run(bin(tool), ['--help'], { cwd: dir })
     t.is(h.status, 0, `${tool} --help: ${h.stderr}`)

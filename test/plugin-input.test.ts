@@ -95,7 +95,7 @@ test('bad flags and configs end in one line and exit code 2', async (t) => {
   const write = (name: string, body: string) => { writeFileSync(join(dir, name), body); return join(dir, name) }
   const cases: [string[], RegExp][] = [
     [['udp://x', plugin], /bad endpoint "udp:\/\/x"/],
-    [['-', plugin, '--batch', '0'], /--batch must be a number >= 1/],
+    [['-', plugin, '--batch', '0'], /--batch expects an integer >= 1, got 0/],
     [['-', plugin, '--spool-max', 'lots'], /--spool-max: expected a size/],
     [['-', plugin, '-c', join(dir, 'absent.yaml')], /cannot read config/],
     [['-', plugin, '-c', write('a.yaml', 'config:\n  plugin:\n    pass_config: maybe\n')], /plugin.pass_config must be true or false/],

@@ -124,11 +124,11 @@ rootTest("NFLOG -> send -> recv --publish -> track -c PokieStream's config: even
   t.deepEqual(summary(narrow), [...conn(443), destroy(443)], narrow.stderr())
   t.is(new Set(events(whole).filter((e) => e.dst_port === 80).map((e) => e.session_id)).size, 1)
   // What never became an event was dropped by the expression, not by the other filters.
-  t.true(counter(whole, 'bpfDropped') > 0)
-  t.is(counter(whole, 'ignoredSessions'), 0, whole.stderr())
-  t.is(counter(narrow, 'ignoredSessions'), 0, narrow.stderr())
-  t.true(counter(narrow, 'bpfDropped') > counter(whole, 'bpfDropped'))
-  t.is(counter(whole, 'badBatches'), 0)
+  t.true(counter(whole, 'bpf_dropped') > 0)
+  t.is(counter(whole, 'ignored_sessions'), 0, whole.stderr())
+  t.is(counter(narrow, 'ignored_sessions'), 0, narrow.stderr())
+  t.true(counter(narrow, 'bpf_dropped') > counter(whole, 'bpf_dropped'))
+  t.is(counter(whole, 'bad_batches'), 0)
 })
 
 rootTest("pcap-zmq-track -c PokieStream's config with its iface on the client's interface: it captures there, with scapy as the kernel filter", async (t) => {
@@ -165,7 +165,7 @@ rootTest("pcap-zmq-track -c PokieStream's config with its iface on the client's 
   const destroy = (port: number) => `192.168.1.10 1.1.1.1:${port} TCP DESTROY`
   t.deepEqual(summary, [...conn(80), ...conn(443), destroy(80), destroy(443)], track.stderr())
   // The scapy expression ran in the kernel: what it drops never reached the tracker.
-  t.is(counter(track, 'bpfDropped'), 0)
-  t.true(counter(track, 'kernelPackets') > 0)
+  t.is(counter(track, 'bpf_dropped'), 0)
+  t.true(counter(track, 'kernel_packets') > 0)
 })
 

@@ -95,7 +95,7 @@ test('send - EP < capture into track EP --pull: the exact session events', async
   await waitFor(() => lines(track.stdout()).length >= 5, 10000, 'five events')
   const idle = await stopAndCheck(t, track, sent)
   assertSessionEvents(t, parse(track.stdout()), SENSOR, idle)
-  t.like(counters(track.stderr(), 'pcap-zmq-track'), { packets: 11, sessions: 2, events: 7, notIp: 0, badBatches: 0, live: 0 })
+  t.like(counters(track.stderr(), 'pcap-zmq-track'), { packets: 11, sessions: 2, events: 7, not_ip: 0, bad_batches: 0, live: 0 })
 })
 
 test('recv EP1 FILE --publish EP2, track EP2 (SUB): the same events, and recv still writes the file', async (t) => {
@@ -129,8 +129,8 @@ test('recv EP1 FILE --publish EP2, track EP2 (SUB): the same events, and recv st
   const idle = await stopAndCheck(t, track, sent)
   assertSessionEvents(t, parse(track.stdout()), SENSOR, idle)
   const c = counters(track.stderr(), 'pcap-zmq-track')
-  t.is(c.notIp, c.packets - 11, 'every packet but the capture was a probe')
-  t.true(c.notIp >= 1 && c.notIp <= probes)
+  t.is(c.not_ip, c.packets - 11, 'every packet but the capture was a probe')
+  t.true(c.not_ip >= 1 && c.not_ip <= probes)
   await recv.stop('SIGINT')
   const written = readPackets(file)
   t.is(written.filter((p) => p.data.readUInt16BE(12) === 0x0800).length, 11)
@@ -164,7 +164,7 @@ test('a live NFLOG batch (TLVs in meta, IP packet in data) pushed into track --p
   t.like(ev[1], { ...common, state: 'REPLIED', timestamp: '2023-11-14T22:15:00.251500', reply_packets: 1, reply_bytes: 59, history: 'Dd' })
   t.like(ev[2], { ...common, state: 'EXPIRED', reason: 'eof', last_seen: '2023-11-14T22:15:00.251500', duration: 0.0015 })
   t.is(new Set(ev.map((e) => e.session_id)).size, 1)
-  t.like(counters(track.stderr(), 'pcap-zmq-track'), { packets: 2, notIp: 0, decodeErrors: 0, sessions: 1, badBatches: 0 })
+  t.like(counters(track.stderr(), 'pcap-zmq-track'), { packets: 2, not_ip: 0, decode_errors: 0, sessions: 1, bad_batches: 0 })
 })
 
 test('track --publish: a SUB socket gets exactly the NDJSON lines printed on stdout', async (t) => {

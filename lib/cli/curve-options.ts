@@ -1,18 +1,18 @@
-import type { Argv } from 'yargs'
+import type { OptionSpec } from './option-table.js'
 import { userError } from '../util/errors.js'
 import type { CurveSetup } from '../wire/curve.js'
 import { readCertificate } from '../wire/zcert.js'
 import { str } from './options.js'
 
-/** The CURVE flags, the same on every tool. */
-export const CURVE_KEYS = ['curve-key', 'curve-server', 'curve-allow'] as const
-
-export function curveFlags<T>(parser: Argv<T>, role: { binds: boolean; connects: boolean }): Argv<T> {
-  let p = parser.option('curve-key', { type: 'string', describe: 'CURVE: this end\'s secret certificate (czmq zcert format, from pcap-zmq-keygen or zcert_save)' })
-  if (role.connects) p = p.option('curve-server', { type: 'string', describe: 'CURVE: the public certificate of the server this tool connects to (needs --curve-key)' })
-  if (role.binds) p = p.option('curve-allow', { type: 'string', describe: 'CURVE: directory of allowed client public certificates, as zauth reads it; re-read on SIGHUP (needs --curve-key)' })
-  return p
+/** The CURVE flags, the same on every tool; each tool has those of the sockets it can open. */
+export function curveOptions(role: { binds: boolean; connects: boolean }): OptionSpec[] {
+  const o: OptionSpec[] = [{ name: 'curve-key', type: 'string', describe: 'CURVE: this end\'s secret certificate (czmq zcert format, from pcap-zmq-keygen or zcert_save)' }]
+  if (role.connects) o.push({ name: 'curve-server', type: 'string', describe: 'CURVE: the public certificate of the server this tool connects to (needs --curve-key)' })
+  if (role.binds) o.push({ name: 'curve-allow', type: 'string', describe: 'CURVE: directory of allowed client public certificates, as zauth reads it; re-read on SIGHUP (needs --curve-key)' })
+  return o
 }
+
+export const CURVE_GROUP_TITLE = 'CURVE authentication and encryption'
 
 /**
  * Checks the CURVE flags together and reads the certificates, so a wrong path or a public

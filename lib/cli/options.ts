@@ -41,9 +41,6 @@ export function positional(given: unknown, fromConfig: unknown, name: string, ke
   throw userError(`${name} is missing: give it on the command line or as ${key}: in the config file (--help)`, 'EUSAGE')
 }
 
-/** The flags present in argv (given on the command line), so config values only fill the rest. */
-export function givenFlags(argv: Record<string, unknown>): Set<string> {
-  return new Set(Object.keys(argv).filter((k) => k !== '_' && k !== '$0' && argv[k] !== undefined && !/[A-Z]/.test(k)))
-}
+export { givenFlags } from './option-table.js'
 
 export const MiB = 1048576

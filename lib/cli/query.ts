@@ -1,34 +1,16 @@
 import { Request } from 'zeromq'
-import { curveClientOptions, type CurveSetup } from '../wire/curve.js'
+import { curveClientOptions } from '../wire/curve.js'
 import { MAX_DUMP_MESSAGE } from '../pcap/ring.js'
-import { checkEndpoint, endpointError } from '../wire/endpoint.js'
-import { curveFlags, resolveCurve } from './curve-options.js'
+import { endpointError } from '../wire/endpoint.js'
 import { userError } from '../util/errors.js'
 import { sanitize } from '../util/sanitize.js'
-import { baseParser, runCli } from './run.js'
-import { num, str } from './options.js'
-
-const NAME = 'pcap-zmq-query'
-
-interface QueryOptions { endpoint: string; timeout: number; curve?: CurveSetup }
-
-function parse(args: string[]): QueryOptions {
-  const argv = curveFlags(baseParser(NAME, args), { binds: false, connects: true })
-    .usage('$0 ENDPOINT > dump.pcap\n\nFetch the traffic buffered by pcap-zmq-recv --buffer-interface ENDPOINT as a capture on stdout.')
-    .command('$0 <endpoint>', false)
-    .option('timeout', { type: 'number', describe: 'seconds to wait for the answer (default 5)' })
-    .parseSync()
-  return {
-    endpoint: checkEndpoint(str('ENDPOINT', argv.endpoint), 'buffer interface'),
-    timeout: num('timeout', argv.timeout ?? 5, { min: 0.1 }),
-    curve: resolveCurve((k) => argv[k], NAME, { binds: false, connects: true }),
-  }
-}
+import { runCli } from './run.js'
+import { NAME, parseQueryArgs } from './query-options.js'
 
 /** pcap (either byte order, micro or nanoseconds) and pcapng magic: what a dump starts with. */
 const CAPTURE_MAGIC = new Set([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a])
 
-await runCli(NAME, parse, async (opts) => {
+await runCli(NAME, parseQueryArgs, async (opts) => {
   // The largest dump a receiver builds: an answer claiming more is not one, and is refused unread.
   const req = new Request({ linger: 0, receiveTimeout: opts.timeout * 1000, sendTimeout: opts.timeout * 1000, maxMessageSize: MAX_DUMP_MESSAGE, ...curveClientOptions(opts.curve) })
   try {

@@ -4,21 +4,60 @@ import { MAX_BUFFER_WINDOW_MIB } from '../pcap/ring.js'
 import { loadFlagConfig } from '../util/config.js'
 import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
-import { curveFlags, CURVE_KEYS, resolveCurve } from './curve-options.js'
+import { CURVE_GROUP_TITLE, curveOptions, resolveCurve } from './curve-options.js'
+import { configKeys, configOptions, defineOptions, flatConfigTemplate, LOGGING_GROUP_TITLE, loggingOptions, optionReader, printConfigFlag, usageText, type ToolSpec } from './option-table.js'
 import { baseParser } from './run.js'
-import { bool, givenFlags, metricsAddress, MiB, num, positional, str } from './options.js'
+import { bool, metricsAddress, MiB, num, positional, str } from './options.js'
 
 export const NAME = 'pcap-zmq-recv'
-const CONFIG_KEYS = [
-  'format', 'linktype', 'mixed-linktypes', 'rotate-size', 'rotate-seconds', 'rotate-count', 'publish', 'buffer-interface',
-  'buffer-window', 'zmq-buffer', 'max-pending', 'stats-interval', 'debug', ...CURVE_KEYS, 'src', 'dst', 'metrics',
-] as const
+
+const CONFIG_NOTE = 'YAML whose keys are the long option names (rotate-size or rotate_size) and src, dst; options on the command line win.'
+
+export const RECV_TOOL: ToolSpec = {
+  name: NAME,
+  summary: 'receive packet batches from any number of pcap-zmq-send and write one pcap or pcapng stream',
+  synopsis: `${NAME} [options] SRC DST`,
+  description: [
+    'Receive packet batches from any number of pcap-zmq-send and write one pcap or pcapng stream to a FIFO (Snort, tcpdump and tshark read it), a file or stdout, and optionally re-publish them for pcap-zmq-track.',
+    'SRC and DST may also come from the config file (src:, dst:), as a service\'s -c FILE gives them.',
+  ],
+  positionals: [
+    { name: 'SRC', configKey: 'src', describe: 'ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:1234' },
+    { name: 'DST', configKey: 'dst', describe: 'a FIFO (reopened for each new reader), a file, or - for stdout' },
+  ],
+  configNote: CONFIG_NOTE,
+  groups: [
+    {
+      title: 'Output',
+      options: [
+        { name: 'format', type: 'string', default: 'pcap', choices: ['pcap', 'pcapng'], describe: 'pcap, or pcapng (one interface per sender and source); both carry one link type, as tcpdump and Snort need' },
+        { name: 'linktype', type: 'string', default: 'auto', describe: 'output link type: auto (the first packet\'s; NFLOG captures as raw), raw, nflog (keep NFLOG metadata), ethernet, or a number; other packets are converted when nothing is lost, else skipped' },
+        { name: 'mixed-linktypes', type: 'boolean', default: false, describe: 'with --format pcapng: keep every packet\'s own link type (one interface per sender, source and link type); for tshark/Wireshark, as tcpdump, Snort and other libpcap readers refuse such files' },
+        { name: 'rotate-size', alias: 'C', type: 'number', default: 0, describe: 'start a new file after this many million bytes (file1, file2, ...; 0 = never)' },
+        { name: 'rotate-seconds', alias: 'G', type: 'number', default: 0, describe: 'start a new file every N seconds (strftime %Y%m%d%H%M%S in the name; 0 = never)' },
+        { name: 'rotate-count', alias: 'W', type: 'number', default: 0, describe: 'with -C: keep a ring of N files (0 = keep all)' },
+        { name: 'max-pending', type: 'number', default: 64, describe: 'MiB a FIFO or stdout reader may fall behind before chunks are dropped for it' },
+      ],
+    },
+    {
+      title: 'Receiving and re-publishing',
+      options: [
+        { name: 'zmq-buffer', type: 'number', default: 1000, describe: 'ZMQ_RCVHWM: batches queued before senders see a full queue' },
+        { name: 'publish', type: 'string', describe: 're-publish every batch on a PUB socket bound here (for pcap-zmq-track)' },
+        { name: 'buffer-interface', type: 'string', describe: 'REP endpoint: any request gets the buffered traffic back as a capture (pcap-zmq-query)' },
+        { name: 'buffer-window', type: 'number', defaultText: '16 (with --buffer-interface)', describe: 'MiB of the latest traffic kept for --buffer-interface' },
+      ],
+    },
+    { title: CURVE_GROUP_TITLE, options: curveOptions({ binds: true, connects: false }) },
+    { title: LOGGING_GROUP_TITLE, options: loggingOptions() },
+    { title: 'Configuration', options: configOptions(CONFIG_NOTE) },
+  ],
+}
 
 export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: string) => void = (m) => process.stderr.write(`${NAME}: ${m}\n`)): RecvOptions {
-  const cfg = typeof argv.config === 'string' ? loadFlagConfig(argv.config, CONFIG_KEYS) : {}
-  const given = givenFlags(argv)
-  const get = (k: string): unknown => (given.has(k) ? argv[k] : cfg[k])
-  const format = str('format', get('format') ?? 'pcap')
+  const cfg = typeof argv.config === 'string' ? loadFlagConfig(argv.config, configKeys(RECV_TOOL)) : {}
+  const { get, raw } = optionReader(RECV_TOOL, argv, cfg)
+  const format = str('format', get('format'))
   if (format !== 'pcap' && format !== 'pcapng') throw userError(`--format expects pcap or pcapng, got "${format}"`, 'EUSAGE')
   const lt = get('linktype')
   let linktype: number | undefined
@@ -26,12 +65,12 @@ export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: strin
     linktype = linktypeFromName(str('linktype', lt))
     if (linktype === undefined || linktype < 0 || linktype > 0xffff) throw userError(`--linktype expects auto, raw, nflog, ethernet or a LINKTYPE number, got "${String(lt)}"`, 'EUSAGE')
   }
-  const mixedLinktypes = bool('mixed-linktypes', get('mixed-linktypes') ?? false)
+  const mixedLinktypes = bool('mixed-linktypes', get('mixed-linktypes'))
   if (mixedLinktypes && format !== 'pcapng') throw userError('--mixed-linktypes needs --format pcapng (a pcap file has one link type)', 'EUSAGE')
   if (mixedLinktypes && linktype !== undefined && linktype !== LINKTYPE.NFLOG) throw userError('--mixed-linktypes keeps each packet\'s link type: --linktype may only be auto or nflog with it', 'EUSAGE')
   const publish = get('publish')
   const bif = get('buffer-interface')
-  const window = get('buffer-window')
+  const window = raw('buffer-window')
   if (window !== undefined && bif === undefined) throw userError('--buffer-window needs --buffer-interface ENDPOINT to serve the buffer', 'EUSAGE')
   const output = str('DST', positional(argv.dst, cfg.dst, 'DST', 'dst'))
   if (output !== '-' && output.trim() === '') throw userError('DST must be a FIFO, a file or - for stdout', 'EUSAGE')
@@ -41,41 +80,26 @@ export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: strin
     format,
     linktype,
     mixedLinktypes,
-    rotateBytes: num('rotate-size', get('rotate-size') ?? 0, { min: 0 }) * 1e6,
-    rotateSeconds: num('rotate-seconds', get('rotate-seconds') ?? 0, { min: 0 }),
-    rotateCount: num('rotate-count', get('rotate-count') ?? 0, { min: 0, int: true }),
+    rotateBytes: num('rotate-size', get('rotate-size'), { min: 0 }) * 1e6,
+    rotateSeconds: num('rotate-seconds', get('rotate-seconds'), { min: 0 }),
+    rotateCount: num('rotate-count', get('rotate-count'), { min: 0, int: true }),
     publish: publish === undefined ? undefined : checkEndpoint(str('publish', publish), '--publish'),
     bufferInterface: bif === undefined ? undefined : checkEndpoint(str('buffer-interface', bif), '--buffer-interface'),
     bufferWindow: num('buffer-window', window ?? 16, { min: 0.001, max: MAX_BUFFER_WINDOW_MIB }) * MiB,
-    zmqBuffer: num('zmq-buffer', get('zmq-buffer') ?? 1000, { min: 1, int: true }),
-    maxPending: num('max-pending', get('max-pending') ?? 64, { min: 1 }) * MiB,
-    statsInterval: num('stats-interval', get('stats-interval') ?? 0, { min: 0 }),
-    debug: bool('debug', get('debug') ?? false),
-    curve: resolveCurve(get, NAME, { binds: true, connects: false }),
+    zmqBuffer: num('zmq-buffer', get('zmq-buffer'), { min: 1, int: true }),
+    maxPending: num('max-pending', get('max-pending'), { min: 1 }) * MiB,
+    statsInterval: num('stats-interval', get('stats-interval'), { min: 0 }),
+    debug: bool('debug', get('debug')),
+    curve: resolveCurve(raw, NAME, { binds: true, connects: false }),
     metrics: metricsAddress(get('metrics')),
     log,
   }
 }
 
 export function parseRecvArgs(args: string[]): RecvOptions {
-  const argv = curveFlags(baseParser(NAME, args), { binds: true, connects: false })
-    .usage('$0 SRC DST\n\nReceive packet batches from any number of pcap-zmq-send and write one pcap or pcapng stream.\n\nSRC: ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:1234\nDST: a FIFO (reopened for each new reader), a file, or - for stdout\n\nSRC and DST may also come from the config file (src:, dst:), as a service\'s -c FILE gives them.')
+  const argv = printConfigFlag(defineOptions(baseParser(NAME, args), RECV_TOOL), () => flatConfigTemplate(RECV_TOOL))
+    .usage(usageText(RECV_TOOL))
     .command('$0 [src] [dst]', false)
-    .option('format', { type: 'string', describe: 'pcap (default) or pcapng (one interface per sender and source); both carry one link type, as tcpdump and Snort need' })
-    .option('linktype', { type: 'string', describe: 'output link type: auto (default: the first packet\'s; NFLOG captures as raw), raw, nflog (keep NFLOG metadata), ethernet, or a number; other packets are converted when nothing is lost, else skipped' })
-    .option('mixed-linktypes', { type: 'boolean', describe: 'with --format pcapng: keep every packet\'s own link type (one interface per sender, source and link type); for tshark/Wireshark, as tcpdump, Snort and other libpcap readers refuse such files' })
-    .option('rotate-size', { alias: 'C', type: 'number', describe: 'start a new file after this many million bytes (file1, file2, ...)' })
-    .option('rotate-seconds', { alias: 'G', type: 'number', describe: 'start a new file every N seconds (strftime %Y%m%d%H%M%S in the name)' })
-    .option('rotate-count', { alias: 'W', type: 'number', describe: 'with -C: keep a ring of N files' })
-    .option('publish', { type: 'string', describe: 're-publish every batch on a PUB socket bound here (for pcap-zmq-track)' })
-    .option('buffer-interface', { type: 'string', describe: 'REP endpoint: any request gets the buffered traffic back as a capture' })
-    .option('buffer-window', { type: 'number', describe: 'MiB of the latest traffic kept for --buffer-interface (default 16)' })
-    .option('zmq-buffer', { type: 'number', describe: 'ZMQ_RCVHWM: batches queued before senders see a full queue (default 1000)' })
-    .option('max-pending', { type: 'number', describe: 'MiB a FIFO or stdout reader may fall behind before chunks are dropped for it (default 64)' })
-    .option('stats-interval', { type: 'number', describe: 'print counters every N seconds (also on SIGUSR1)' })
-    .option('debug', { type: 'boolean', describe: 'verbose operation' })
-    .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT (GET /metrics)' })
-    .option('config', { alias: 'c', type: 'string', describe: 'YAML file with the same keys as the long flags (flags win)' })
     .parseSync()
   return resolveRecvOptions(argv as Record<string, unknown>)
 }

@@ -31,6 +31,8 @@ export interface TrackConfig {
   /** PokieStream's `iface`: what pcap-zmq-track captures when given no SRC. */
   iface: string | null
   timeouts: Timeouts
+  /** pcap-zmq-track's options given under track: by their long names (publish, stats-interval, ...). */
+  options: Record<string, unknown>
 }
 
 export const PROTOCOL_VALUES = ['tcp', 'udp', 'icmp', 'icmpv6', 'ip', 'arp', 'all']
@@ -42,6 +44,7 @@ export function emptyConfig(): TrackConfig {
     sensor: null,
     iface: null,
     timeouts: defaultTimeouts(),
+    options: {},
   }
 }
 
@@ -51,17 +54,18 @@ type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** Read and validate a config file; every mistake is a userError with code ECONFIG. */
-export function loadConfig(path: string): TrackConfig {
+export function loadConfig(path: string, optionKeys: readonly string[] = []): TrackConfig {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
     throw userError(`cannot read config ${path}: ${messageOf(err)}`, 'ECONFIG')
   }
-  return parseConfig(text, path)
+  return parseConfig(text, path, optionKeys)
 }
 
-export function parseConfig(text: string, file = 'config'): TrackConfig {
+/** `optionKeys`: the long option names track: may hold beside its own keys. */
+export function parseConfig(text: string, file = 'config', optionKeys: readonly string[] = []): TrackConfig {
   let doc: unknown
   try {
     doc = parseYaml(text)
@@ -91,7 +95,7 @@ export function parseConfig(text: string, file = 'config'): TrackConfig {
         if (value !== null) readFilter(file, value, cfg.filter)
         break
       case 'track':
-        if (value !== null) readTrack(file, value, cfg)
+        if (value !== null) readTrack(file, value, cfg, optionKeys)
         break
       default:
         throw bad(file, key, 'unknown key')
@@ -193,16 +197,18 @@ function readPayload(file: string, value: unknown, f: FilterConfig): void {
   }
 }
 
-function readTrack(file: string, value: unknown, cfg: TrackConfig): void {
+function readTrack(file: string, value: unknown, cfg: TrackConfig, optionKeys: readonly string[]): void {
   if (!isObj(value)) throw bad(file, 'track', 'expected a mapping of keys')
   for (const [k, v] of Object.entries(value)) {
     const key = `track.${k}`
-    if (k === 'max_sessions') cfg.maxSessions = seconds(file, key, v)
+    if (k === 'max_sessions' || k === 'max-sessions') cfg.maxSessions = seconds(file, key, v)
     else if (k === 'sensor') {
       if (typeof v !== 'string') throw bad(file, key, 'expected a string')
       cfg.sensor = v
     } else if (k === 'timeouts') readTimeouts(file, v, cfg.timeouts)
-    else throw bad(file, key, 'unknown key')
+    else if (optionKeys.includes(k.replace(/_/g, '-'))) {
+      if (v !== null) cfg.options[k.replace(/_/g, '-')] = v
+    } else throw bad(file, key, 'unknown key')
   }
 }
 

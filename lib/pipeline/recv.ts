@@ -12,7 +12,7 @@ import { rebind } from '../wire/rebind.js'
 import { hwmForBudget, PUB_QUEUE_BYTES, SUBSCRIPTION_MAX } from '../wire/queues.js'
 import { isPipeError, messageOf, userError } from '../util/errors.js'
 import { sanitize } from '../util/sanitize.js'
-import { createOnceLogger, formatCounters, installSignals } from '../util/stats.js'
+import { createOnceLogger, createRateMeter, formatCounters, installSignals } from '../util/stats.js'
 import { serveMetrics, type MetricsServer } from '../util/metrics.js'
 import { dumpBudget, REP_OPTIONS, serveBufferInterface } from './buffer-interface.js'
 import { createSenderTable, createSeqTable, MAX_SENDERS, SEQ_LATE, SEQ_RESTART, type SenderCounters } from './senders.js'
@@ -156,8 +156,10 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
     if (gate) c.auth_rejected = gate.stats.auth_rejected
     return { ...c }
   }
+  const rates = createRateMeter()
   const report = () => {
-    opts.log(formatCounters('counters', snapshot()))
+    const now = snapshot()
+    opts.log(formatCounters('counters', now, '', rates(now)))
     senders.report(opts.log)
   }
   let metrics: MetricsServer | undefined

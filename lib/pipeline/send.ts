@@ -13,7 +13,7 @@ import { connectBatchSender, type BatchSender } from '../wire/batch-sender.js'
 import { curveClientOptions, senderProof, type CurveSetup } from '../wire/curve.js'
 import { createShaper, type Shaper } from '../wire/shaper.js'
 import { dropPrivileges } from '../util/privileges.js'
-import { formatCounters, installSignals } from '../util/stats.js'
+import { createRateMeter, formatCounters, installSignals } from '../util/stats.js'
 import { serveMetrics, type MetricsServer } from '../util/metrics.js'
 import { messageOf, userError } from '../util/errors.js'
 
@@ -193,11 +193,13 @@ export async function runSend(opts: SendOptions): Promise<SendCounters> {
   let capture: NflogCapture | undefined
   let ifaceCap: AfPacketCapture | undefined
   let stream: ReadStream | NodeJS.ReadStream | undefined
+  const rates = createRateMeter()
   const report = () => {
     sync()
     ifaceCap?.refreshStats()
     syncIface()
-    opts.log(formatCounters('counters', { ...c }, capture ? `rcvbuf=${capture.stats.rcvbuf}` : ''))
+    const now = { ...c }
+    opts.log(formatCounters('counters', now, capture ? `rcvbuf=${capture.stats.rcvbuf}` : '', rates(now)))
   }
   let metrics: MetricsServer | undefined
   if (opts.metrics) metrics = await serveMetrics(opts.metrics, 'send', { counters: () => { sync(); return { ...c } } })

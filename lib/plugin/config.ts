@@ -11,6 +11,8 @@ export interface PluginConfig {
   queueSize: number | null
   /** Options for the built-ins, from plugin.jsonl / plugin.postgres / plugin.plain. */
   builtin: Record<string, Record<string, unknown>>
+  /** pcap-zmq-plugin's own options given under plugin: by their long names (spool-dir, batch, ...). */
+  options: Record<string, unknown>
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -20,7 +22,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
  * PokieStream writes it, or the same keys at the top level. Unknown keys are allowed (the same
  * file also configures other tools). With no file, PokieStream's defaults.
  */
-export function loadPluginConfig(file: string | undefined): PluginConfig {
+export function loadPluginConfig(file: string | undefined, optionKeys: readonly string[] = []): PluginConfig {
   let doc: unknown = {}
   if (file !== undefined) {
     let text: string
@@ -56,9 +58,14 @@ export function loadPluginConfig(file: string | undefined): PluginConfig {
     if (!isObj(v)) throw userError(`${where}: plugin.${name} must be a mapping`, 'ECONFIG')
     builtin[name] = v
   }
+  const options: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(plugin)) {
+    const key = k.replace(/_/g, '-')
+    if (k !== 'pass_config' && optionKeys.includes(key) && v !== null) options[key] = v
+  }
   // PokieStream merges its defaults before plugins see the config; so do we.
   all.plugin = { ...plugin, path: path === null ? null : path.trim(), pass_config: pass }
-  return { all, path: path === null ? null : path.trim(), passConfig: pass, queueSize: q, builtin }
+  return { all, path: path === null ? null : path.trim(), passConfig: pass, queueSize: q, builtin, options }
 }
 
 /** "64M", "1G", "500k", "1048576" -> bytes. */

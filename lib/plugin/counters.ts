@@ -1,3 +1,5 @@
+import { formatRate } from '../util/stats.js'
+
 /**
  * What the runner did, printed on SIGUSR1 and at exit. Counts are events unless named otherwise;
  * docs/plugins.md defines each one.
@@ -35,10 +37,14 @@ export function badInput(c: Counters): number {
   return c.badJson + c.badLong + c.badType
 }
 
-/** One line, key=value, stable order (scripts and tests parse it). */
-export function formatCounters(c: Counters, queued: number, spoolPending: number): string {
-  return `received=${c.received} delivered=${c.delivered} retried=${c.retried} spooled=${c.spooled} ` +
-    `replayed=${c.replayed} failed=${c.failed} timeouts=${c.timeouts} spilled=${c.spilled} dropped=${c.dropped} ` +
+/**
+ * One line, key=value, stable order (scripts and tests parse it); with `rates` (periodic lines),
+ * each total is followed by its rate since the previous line.
+ */
+export function formatCounters(c: Counters, queued: number, spoolPending: number, rates?: Map<string, number>): string {
+  const kv = (k: string, v: number, from = k) => `${k}=${v}${rates?.has(from) ? ` (${formatRate(rates.get(from)!)})` : ''}`
+  return `${kv('received', c.received)} ${kv('delivered', c.delivered)} ${kv('retried', c.retried)} ${kv('spooled', c.spooled)} ` +
+    `${kv('replayed', c.replayed)} ${kv('failed', c.failed)} ${kv('timeouts', c.timeouts)} ${kv('spilled', c.spilled)} ${kv('dropped', c.dropped)} ` +
     `bad_input=${badInput(c)} (not_json=${c.badJson} too_long=${c.badLong} wrong_type=${c.badType}) ` +
     `queued=${queued} in_spool=${spoolPending}`
 }

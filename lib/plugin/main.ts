@@ -3,6 +3,7 @@ import { messageOf } from '../util/errors.js'
 import { loadPluginConfig } from './config.js'
 import { createCounters, formatCounters } from './counters.js'
 import { serveMetrics } from '../util/metrics.js'
+import { createRateMeter } from '../util/stats.js'
 import { Delivery } from './delivery.js'
 import { EventLineReader } from './lines.js'
 import { loadPlugin, pluginKind, resolvePluginPath, type BuiltinFlags } from './load.js'
@@ -32,6 +33,9 @@ export interface PluginOptions {
   drainTimeoutMs?: number
   retryMinMs: number
   retryMaxMs: number
+  /** Counters with rates on stderr every this many seconds (0: SIGUSR1 and exit only). */
+  statsInterval?: number
+  debug?: boolean
   builtin: BuiltinFlags
 }
 
@@ -47,7 +51,8 @@ export async function main(o: PluginOptions): Promise<number> {
   const counters = createCounters()
   let queuedNow = () => 0
   let pendingNow = () => 0
-  const report = () => warn(formatCounters(counters, queuedNow(), pendingNow()))
+  const rates = createRateMeter()
+  const report = () => warn(formatCounters(counters, queuedNow(), pendingNow(), rates({ ...counters })))
   // Installed first: an early SIGUSR1 would otherwise start Node's inspector.
   const onUsr1 = () => report()
   process.on('SIGUSR1', onUsr1)
@@ -74,6 +79,7 @@ export async function main(o: PluginOptions): Promise<number> {
   const delivery = new Delivery(plugin, queue, spool, counters, {
     batch, batchMs: o.batchMs, timeoutMs: o.timeoutMs, retryMinMs: o.retryMinMs, retryMaxMs: o.retryMaxMs,
   }, warn)
+  if (o.debug) warn(`plugin ${spec} (${kind}), ${fields} fields, batches of ${batch}; spool ${spool.dir}`)
   if (spool.pending > 0) warn(`${spool.pending} events left in the spool ${spool.dir} by an earlier run: delivering them first`)
 
   const reader = new EventLineReader(o.maxLine, counters, (ev) => delivery.offer(ev), (_k, m) => warn(m))
@@ -86,6 +92,9 @@ export async function main(o: PluginOptions): Promise<number> {
     throw err
   }
 
+  if (o.debug) warn(`reading events from ${o.source === '-' ? 'stdin' : o.source}`)
+  const statsTimer = o.statsInterval ? setInterval(report, o.statsInterval * 1000) : undefined
+  statsTimer?.unref()
   queuedNow = () => delivery.queued
   pendingNow = () => spool.pending
   let signalled = false
@@ -124,8 +133,9 @@ export async function main(o: PluginOptions): Promise<number> {
   const left = spool.pending
   spool.close()
   process.off('SIGUSR1', onUsr1)
+  if (statsTimer) clearInterval(statsTimer)
   await metrics?.close()
-  report()
+  warn(formatCounters(counters, queuedNow(), pendingNow()))
   if (left > 0) warn(`${left} events kept in the spool ${spool.dir}; they are delivered first on the next start`)
   return left > 0 && !signalled ? 1 : 0
 }

@@ -1,7 +1,7 @@
 import { fstatSync } from 'node:fs'
 import { Publisher, Subscriber } from 'zeromq'
 import type { TrackConfig } from '../filter/config.js'
-import { formatCounters, installSignals } from '../util/stats.js'
+import { createRateMeter, formatCounters, installSignals, snakeKeys } from '../util/stats.js'
 import { serveMetrics } from '../util/metrics.js'
 import { sanitize } from '../util/sanitize.js'
 import { isPipeError, messageOf, type PipeError } from '../util/errors.js'
@@ -39,6 +39,8 @@ export interface TrackOptions {
   maxSessions: number
   dropBadChecksum: boolean
   statsInterval: number
+  /** Say at start what was opened, bound and connected. */
+  debug?: boolean
   sensor: string | null
   /** --metrics HOST:PORT: Prometheus exposition of the counters. */
   metrics?: string
@@ -88,14 +90,19 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     const s = cap.stats
     return { kernelPackets: s.kernelPackets, kernelDrops: s.kernelDrops, kernelFreezes: s.kernelFreezes, ringTruncated: s.truncated, badFrames: s.badFrames }
   }
-  const counters = () => ({
+  const counters = () => snakeKeys({
     ...pipeline.counters, ...kernel(), ...badInput, live: tracker.live, sessions: tracker.stats.sessions,
     events: tracker.stats.events, evicted: tracker.stats.evicted, notIp: tracker.stats.notIp,
     fragments: tracker.stats.fragments, filtered: tracker.stats.filtered, ignoredSessions: tracker.stats.ignoredSessions,
     tcpInvalid: tracker.stats.tcpInvalid, orphanRst: tracker.stats.orphanRst, ...tracker.hello.stats, pubDropped: out.counters.pubDropped,
     ...(gate ? { authRejected: gate.stats.auth_rejected } : {}),
   })
-  const report = () => process.stderr.write(formatCounters(NAME, counters()) + '\n')
+  if (o.debug) log(`reading ${o.source}${o.pull ? ' (bound for senders)' : ''}; events to ${[o.stdout ? 'stdout' : '', o.publish ?? ''].filter(Boolean).join(' and ') || 'nowhere'}; at most ${o.maxSessions} live sessions`)
+  const rates = createRateMeter()
+  const report = () => {
+    const c = counters()
+    process.stderr.write(formatCounters(NAME, c, '', rates(c)) + '\n')
+  }
   const metrics = o.metrics ? await serveMetrics(o.metrics, 'track', { counters }) : undefined
   // A key left --curve-allow: subscribers authenticated only at their handshake, so the PUB socket
   // is bound anew and each must pass the ZAP handler again (batches on --pull carry proofs).
@@ -239,7 +246,8 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     pub?.close()
     gate?.close()
     await metrics?.close()
-    if (inputError === null) report()
+    // The last line: totals only, as every tool ends.
+    if (inputError === null) process.stderr.write(formatCounters(NAME, counters()) + '\n')
   }
   if (inputError !== null) throw inputError
   if (cap?.failure) throw cap.failure

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import { userError } from './errors.js'
+import { LEVELS } from './stats.js'
 
 /**
  * --metrics HOST:PORT: Prometheus text exposition on GET /metrics, through prom-client. Every counter
@@ -15,8 +16,6 @@ export interface MetricsSource {
   series?(): Map<string, Record<string, number>>
 }
 
-/** Counters that are levels, not totals (they can go down). */
-const GAUGES = new Set(['live', 'rcvbuf', 'packets_unconfirmed', 'queued', 'spooled_pending'])
 
 export interface MetricsServer { readonly address: string; close(): Promise<void> }
 
@@ -38,7 +37,7 @@ export async function serveMetrics(address: string, tool: string, source: Metric
   // Metrics are made from the first scrape's counter names; a tool's names do not change.
   const made = new Set<string>()
   const make = (key: string, labelled: boolean, read: () => Array<[Record<string, string>, number]>) => {
-    const gauge = GAUGES.has(key)
+    const gauge = LEVELS.has(key)
     const name = `${metricName(tool, labelled ? `sender_${key}` : key)}${gauge ? '' : '_total'}`
     if (made.has(name)) return
     made.add(name)

@@ -1,9 +1,42 @@
 /** Counters printed on SIGUSR1, every --stats-interval and at exit: `name: key=value ...` on stderr. */
 export type Counters = Record<string, number>
 
-export function formatCounters(name: string, counters: Counters, extra = ''): string {
-  const parts = Object.entries(counters).map(([k, v]) => `${k}=${v}`)
+/** Counter names as every tool prints them: badChecksum -> bad_checksum. */
+export function snakeKeys(c: Counters): Counters {
+  const out: Counters = {}
+  for (const [k, v] of Object.entries(c)) out[k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase()] = v
+  return out
+}
+
+/** Counters that are levels, not totals (they can go down): no rate, and gauges in metrics. */
+export const LEVELS = new Set(['live', 'rcvbuf', 'packets_unconfirmed', 'queued', 'spooled_pending', 'in_spool'])
+
+/** `rates` (periodic lines): each total is followed by its rate since the previous line. */
+export function formatCounters(name: string, counters: Counters, extra = '', rates?: Map<string, number>): string {
+  const parts = Object.entries(counters).map(([k, v]) => `${k}=${v}${rates?.has(k) ? ` (${formatRate(rates.get(k)!)})` : ''}`)
   return `${name}: ${parts.join(' ')}${extra ? ` ${extra}` : ''}`
+}
+
+export function formatRate(perSecond: number): string {
+  return `${perSecond >= 100 || perSecond === 0 ? Math.round(perSecond) : perSecond.toFixed(1)}/s`
+}
+
+/**
+ * Rates per second of every total since the previous call (since the meter was made, the first
+ * time), so a periodic line says how fast each counter moves, not only where it stands.
+ */
+export function createRateMeter(now: () => number = () => performance.now()): (c: Counters) => Map<string, number> {
+  let last = new Map<string, number>()
+  let lastAt = now()
+  return (c) => {
+    const t = now()
+    const dt = Math.max(t - lastAt, 1) / 1000
+    const out = new Map<string, number>()
+    for (const [k, v] of Object.entries(c)) if (!LEVELS.has(k) && typeof v === 'number') out.set(k, Math.max(0, v - (last.get(k) ?? 0)) / dt)
+    last = new Map(Object.entries(c))
+    lastAt = t
+    return out
+  }
 }
 
 /**
