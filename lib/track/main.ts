@@ -92,7 +92,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     ...pipeline.counters, ...kernel(), ...badInput, live: tracker.live, sessions: tracker.stats.sessions,
     events: tracker.stats.events, evicted: tracker.stats.evicted, notIp: tracker.stats.notIp,
     fragments: tracker.stats.fragments, filtered: tracker.stats.filtered, ignoredSessions: tracker.stats.ignoredSessions,
-    tcpInvalid: tracker.stats.tcpInvalid, orphanRst: tracker.stats.orphanRst, ...tracker.hello.stats, pubDropped: out.counters.pubDropped,
+    tcpInvalid: tracker.stats.tcpInvalid, tcpOutOfWindow: tracker.stats.tcpOutOfWindow, orphanRst: tracker.stats.orphanRst, ...tracker.hello.stats, pubDropped: out.counters.pubDropped,
     ...(gate ? { authRejected: gate.stats.auth_rejected } : {}),
   })
   const report = () => process.stderr.write(formatCounters(NAME, counters()) + '\n')
