@@ -23,6 +23,7 @@ export function decodeSummary(linktype: number, data: Buffer, out: PacketSummary
   out.protocol = -1
   out.srcPort = 0; out.dstPort = 0
   out.tcpFlags = 0; out.tcpSeq = 0; out.tcpAck = 0
+  out.tcpWindow = 0; out.tcpWscale = -1; out.tcpSackEdge = 0; out.tcpDataLength = 0
   out.icmpType = -1; out.icmpCode = -1
   out.ipLength = 0; out.payloadOffset = 0; out.payloadLength = 0
   out.fragment = false

@@ -1,10 +1,12 @@
 /**
- * TCP, UDP, ICMP, ICMPv6 and IGMP for the summary decoder: ports, flags, echo ids, payload bounds
+ * TCP, UDP, ICMP, ICMPv6 and IGMP for the summary decoder: ports, flags, TCP sequence numbers,
+ * window and the options session tracking needs, echo ids, payload bounds
  * and the transport checksums (pseudo-header for TCP, UDP and ICMPv6). SCTP, DCCP and UDP-Lite
  * give their ports too, so sessions over them are told apart.
  */
 import type { PacketSummary } from './summary.js'
 import { countChecksum, type DecodeCursor } from './cursor.js'
+import { readTcpOptions } from './tcp-options.js'
 import { onesSum, pseudoSumV4, pseudoSumV6, sumIsValid } from './checksum.js'
 import {
   IPPROTO_DCCP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IGMP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE,
@@ -47,13 +49,17 @@ export function decodeTransportSummary(data: Buffer, out: PacketSummary, c: Deco
       out.dstPort = (data[off + 2] << 8) | data[off + 3]
       out.tcpSeq = data.readUInt32BE(off + 4)
       out.tcpAck = data.readUInt32BE(off + 8)
+      out.tcpSackEdge = out.tcpAck
       out.tcpFlags = data[off + 13]
+      out.tcpWindow = (data[off + 14] << 8) | data[off + 15]
       const doff = (data[off + 12] >> 4) * 4
       if (doff < 20) { out.error = 'tcp: bad data offset'; return }
       if (off + doff > end) { out.error = 'tcp: truncated options'; return }
       if (doff > c.l4Length) { out.error = 'tcp: header longer than IP payload'; return }
       out.payloadOffset = off + doff
       out.payloadLength = end - off - doff
+      out.tcpDataLength = c.l4Length - doff
+      if (doff > 20) readTcpOptions(data, off + 20, off + doff, out)
       if (verify) verifyL4(data, out, c, off, c.l4Length, true)
       return
     }

@@ -20,6 +20,14 @@ export interface PacketSummary {
   tcpFlags: number
   tcpSeq: number
   tcpAck: number
+  /** TCP window field as sent (unscaled). */
+  tcpWindow: number
+  /** TCPOPT_WINDOW shift count as sent (not yet capped at 14), -1 without the option. */
+  tcpWscale: number
+  /** The ack, or the highest SACK right edge beyond it (conntrack's `sack`). */
+  tcpSackEdge: number
+  /** Bytes of TCP data the IP header announces (whatever was captured of them). */
+  tcpDataLength: number
   /** ICMP/ICMPv6 type and code, -1 when not ICMP. */
   icmpType: number
   icmpCode: number
@@ -41,7 +49,8 @@ export interface PacketSummary {
 export function createSummary(): PacketSummary {
   return {
     linktype: 0, ipVersion: 0, src: Buffer.alloc(16), dst: Buffer.alloc(16), protocol: -1,
-    srcPort: 0, dstPort: 0, tcpFlags: 0, tcpSeq: 0, tcpAck: 0, icmpType: -1, icmpCode: -1,
+    srcPort: 0, dstPort: 0, tcpFlags: 0, tcpSeq: 0, tcpAck: 0,
+    tcpWindow: 0, tcpWscale: -1, tcpSackEdge: 0, tcpDataLength: 0, icmpType: -1, icmpCode: -1,
     ipLength: 0, payloadOffset: 0, payloadLength: 0, fragment: false, vlan: -1, checksum: 0, error: '',
   }
 }

@@ -94,7 +94,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     ...pipeline.counters, ...kernel(), ...badInput, live: tracker.live, sessions: tracker.stats.sessions,
     events: tracker.stats.events, evicted: tracker.stats.evicted, notIp: tracker.stats.notIp,
     fragments: tracker.stats.fragments, filtered: tracker.stats.filtered, ignoredSessions: tracker.stats.ignoredSessions,
-    tcpInvalid: tracker.stats.tcpInvalid, orphanRst: tracker.stats.orphanRst, ...tracker.hello.stats, pubDropped: out.counters.pubDropped,
+    tcpInvalid: tracker.stats.tcpInvalid, tcpOutOfWindow: tracker.stats.tcpOutOfWindow, orphanRst: tracker.stats.orphanRst, ...tracker.hello.stats, pubDropped: out.counters.pubDropped,
     ...(gate ? { authRejected: gate.stats.auth_rejected } : {}),
   })
   if (o.debug) log(`reading ${o.source}${o.pull ? ' (bound for senders)' : ''}; events to ${[o.stdout ? 'stdout' : '', o.publish ?? ''].filter(Boolean).join(' and ') || 'nowhere'}; at most ${o.maxSessions} live sessions`)

@@ -24,6 +24,13 @@ export const F_CID = 64
 /** Events held back until the DNS name filter can decide (TCP to a DNS port: the query follows the handshake). */
 export const F_HELD = 128
 
+/** tdFlags: bits 0-3 hold the direction's window scale (td_scale, 0-14). */
+export const TD_SCALE_MASK = 0x0f
+/** The direction sent TCPOPT_WINDOW in its SYN (IP_CT_TCP_FLAG_WINDOW_SCALE). */
+export const TD_WSCALE_SENT = 0x10
+/** Window bounds not enforced on this direction except for RST (IP_CT_TCP_FLAG_BE_LIBERAL). */
+export const TD_LIBERAL = 0x20
+
 export class SessionStore {
   capacity: number
   readonly max: number
@@ -45,6 +52,15 @@ export class SessionStore {
   sensor!: Uint16Array
   /** ICMP: originator's type << 8 | code. */
   icmp!: Uint16Array
+  /**
+   * TCP window data, two entries a row (originator, responder), as conntrack's ip_ct_tcp_state:
+   * td_end, td_maxend, td_maxwin and td_scale with flags. td_maxwin 0 means the direction's data
+   * is not known yet (no packet from it seen).
+   */
+  tdEnd!: Uint32Array
+  tdMaxEnd!: Uint32Array
+  tdMaxWin!: Uint32Array
+  tdFlags!: Uint8Array
   wheelNext!: Int32Array
   wheelPrev!: Int32Array
   wheelDue!: Float64Array
@@ -85,6 +101,10 @@ export class SessionStore {
     this.timeout = grow(this.timeout, 1, (n) => new Uint32Array(n))
     this.sensor = grow(this.sensor, 1, (n) => new Uint16Array(n))
     this.icmp = grow(this.icmp, 1, (n) => new Uint16Array(n))
+    this.tdEnd = grow(this.tdEnd, 2, (n) => new Uint32Array(n))
+    this.tdMaxEnd = grow(this.tdMaxEnd, 2, (n) => new Uint32Array(n))
+    this.tdMaxWin = grow(this.tdMaxWin, 2, (n) => new Uint32Array(n))
+    this.tdFlags = grow(this.tdFlags, 2, (n) => new Uint8Array(n))
     this.wheelNext = grow(this.wheelNext, 1, (n) => new Int32Array(n))
     this.wheelPrev = grow(this.wheelPrev, 1, (n) => new Int32Array(n))
     this.wheelDue = grow(this.wheelDue, 1, (n) => new Float64Array(n))
@@ -123,6 +143,11 @@ export class SessionStore {
     this.historySeen[row] = 0
     this.icmp[row] = 0
     this.sensor[row] = 0
+    const w = 2 * row
+    this.tdEnd[w] = 0; this.tdEnd[w + 1] = 0
+    this.tdMaxEnd[w] = 0; this.tdMaxEnd[w + 1] = 0
+    this.tdMaxWin[w] = 0; this.tdMaxWin[w + 1] = 0
+    this.tdFlags[w] = 0; this.tdFlags[w + 1] = 0
     this.lruAppend(row)
     return row
   }

@@ -1,7 +1,7 @@
 /**
  * nf_conntrack_proto_tcp: the TCP connection states and the transition table the kernel's
- * connection tracker uses (tcp_conntracks[dir][packet kind][state]), without its sequence-window
- * checks. The first packet of a flow may be anything (conntrack's "loose" pickup).
+ * connection tracker uses (tcp_conntracks[dir][packet kind][state]); its sequence-window checks
+ * are in tcp-window.ts. The first packet of a flow may be anything (conntrack's "loose" pickup).
  */
 export const TCP_NONE = 0
 export const TCP_SYN_SENT = 1

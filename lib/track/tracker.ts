@@ -10,8 +10,9 @@ import {
 } from './session-store.js'
 import {
   PK_FIN, PK_RST, PK_SYN, PK_SYNACK, TCP_CLOSE, TCP_ESTABLISHED, TCP_IGNORE, TCP_INVALID,
-  TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, tcpNextState, tcpPacketKind,
+  TCP_NONE, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, tcpNextState, tcpPacketKind,
 } from './tcp-states.js'
+import { tcpInWindow, tcpWindowPickup, tcpWindowReset } from './tcp-window.js'
 import { defaultTimeouts, type Timeouts } from './timeouts.js'
 import { Uuid7Source } from './uuid7.js'
 
@@ -43,7 +44,10 @@ export interface TrackerStats {
   sessions: number
   ignoredSessions: number
   evicted: number
+  /** TCP packets conntrack would mark INVALID: refused by the state table or out of window. */
   tcpInvalid: number
+  /** Of tcpInvalid, those outside the sequence window (tcp_in_window said no). */
+  tcpOutOfWindow: number
   orphanRst: number
   events: number
 }
@@ -70,7 +74,7 @@ export class Tracker {
   readonly timeouts: Timeouts
   readonly stats: TrackerStats = {
     packets: 0, tracked: 0, notIp: 0, fragments: 0, filtered: 0, sessions: 0, ignoredSessions: 0,
-    evicted: 0, tcpInvalid: 0, orphanRst: 0, events: 0,
+    evicted: 0, tcpInvalid: 0, tcpOutOfWindow: 0, orphanRst: 0, events: 0,
   }
   /** Sensor names by index (index 0: none). */
   readonly sensors: (string | null)[] = [null]
@@ -299,11 +303,21 @@ export class Tracker {
       if (proto !== IPPROTO_TCP) st.flags[row] |= F_REPLIED
     }
     this.uuids.write(Math.floor(now / 1000), st.uuid, row * 16)
+    if (proto === IPPROTO_TCP) {
+      // The window data starts from the first packet: a SYN as conntrack's tcp_new takes it, anything
+      // else as its loose pickup (liberal, so that packet's window check cannot refuse it).
+      const dir = flipped ? 1 : 0
+      if (tcpState === TCP_SYN_SENT) tcpInWindow(st, row, dir, TCP_NONE, s)
+      else {
+        tcpWindowPickup(st, row, dir, s)
+        tcpInWindow(st, row, dir, tcpState, s)
+      }
+    }
     st.timeout[row] = this.timeoutFor(row, proto, tcpState)
     this.wheel.schedule(row, Math.ceil((now + st.timeout[row] * 1e6) / 1e6), false)
     this.account(row, s, data, flipped ? 1 : 0, proto)
     if (!ignored && event !== null) this.report(row, event, now, null)
-    if (fin) this.tcpStep(row, PK_FIN, 0, now)
+    if (fin) this.tcpStep(row, PK_FIN, 0, now, null)
     return row
   }
 
@@ -316,19 +330,35 @@ export class Tracker {
     this.account(row, s, data, dir, proto)
     const flags = st.flags[row]
     if (proto === IPPROTO_TCP) {
-      this.tcpStep(row, tcpPacketKind(s.tcpFlags), dir, now)
+      this.tcpStep(row, tcpPacketKind(s.tcpFlags), dir, now, s)
     } else if (dir === 1 && (flags & F_REPLIED) === 0) {
       st.flags[row] = flags | F_REPLIED
       if ((flags & F_IGNORED) === 0) this.report(row, 'REPLIED', now, null)
     }
   }
 
-  private tcpStep(row: number, pk: number, dir: number, now: number): void {
+  /**
+   * One TCP packet through the state table, then conntrack's window check (`s` null: the packet
+   * was checked already). Refused or out of window, it is counted invalid and changes nothing; it
+   * was already counted in the session's packets and bytes, as every packet of the tuple is.
+   */
+  private tcpStep(row: number, pk: number, dir: number, now: number, s: PacketSummary | null): void {
     const st = this.store
     const prev = st.tcpState[row]
     const next = tcpNextState(prev, pk, dir)
     if (next === TCP_INVALID) { this.stats.tcpInvalid += 1; return }
-    if (next === TCP_IGNORE || next === prev) return
+    // Ignored packets (a late SYN-ACK, a SYN on a live connection) skip the window check, as in conntrack.
+    if (next === TCP_IGNORE) return
+    if (s !== null) {
+      // A SYN reopening the tuple (an ignored session lingers without F_ENDED) is a new connection.
+      if (next === TCP_SYN_SENT && prev !== TCP_SYN_SENT) tcpWindowReset(st, row)
+      if (!tcpInWindow(st, row, dir, prev, s)) {
+        this.stats.tcpInvalid += 1
+        this.stats.tcpOutOfWindow += 1
+        return
+      }
+    }
+    if (next === prev) return
     st.tcpState[row] = next
     const t = this.timeouts.tcp[next]
     const old = st.timeout[row]

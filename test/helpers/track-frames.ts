@@ -12,6 +12,11 @@ export interface FrameSpec {
   flags?: string
   /** TCP sequence number (0 when not given). */
   seq?: number
+  /** TCP acknowledgment number and window (0 and 65535 when not given). */
+  ack?: number
+  win?: number
+  /** TCP options, as bytes (padded with EOL to whole words). */
+  options?: Buffer
   payload?: Buffer | string
   /** ICMP type (8 request / 0 reply; 128/129 for v6) and echo identifier. */
   icmpType?: number
@@ -23,15 +28,18 @@ export function frame(f: FrameSpec): Buffer {
   const payload = typeof f.payload === 'string' ? Buffer.from(f.payload) : f.payload ?? Buffer.alloc(0)
   let l4: Buffer
   if (f.proto === 'tcp') {
-    l4 = Buffer.alloc(20)
+    const optLen = f.options ? (f.options.length + 3) & ~3 : 0
+    l4 = Buffer.alloc(20 + optLen)
     l4.writeUInt16BE(f.sport ?? 0, 0)
     l4.writeUInt16BE(f.dport ?? 0, 2)
     l4.writeUInt32BE((f.seq ?? 0) >>> 0, 4)
-    l4[12] = 5 << 4
+    l4.writeUInt32BE((f.ack ?? 0) >>> 0, 8)
+    l4[12] = ((20 + optLen) / 4) << 4
+    f.options?.copy(l4, 20)
     let fl = 0
     for (const c of f.flags ?? '') fl |= ({ F: 1, S: 2, R: 4, P: 8, A: 16 } as Record<string, number>)[c] ?? 0
     l4[13] = fl
-    l4.writeUInt16BE(65535, 14)
+    l4.writeUInt16BE(f.win ?? 65535, 14)
   } else if (f.proto === 'udp') {
     l4 = Buffer.alloc(8)
     l4.writeUInt16BE(f.sport ?? 0, 0)
