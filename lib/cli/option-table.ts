@@ -96,6 +96,8 @@ export function defaultWords(o: OptionSpec): string | undefined {
 /**
  * Adds the table to a yargs parser, one help group per table group. Defaults go into the
  * description only: a yargs default would look as if given, and config values could never apply.
+ * Choices are checked where the option is resolved, for config values too and in one line; yargs'
+ * own check is case-sensitive and several lines long.
  */
 export function defineOptions<T>(parser: Argv<T>, tool: ToolSpec): Argv<T> {
   let p = parser
@@ -106,7 +108,6 @@ export function defineOptions<T>(parser: Argv<T>, tool: ToolSpec): Argv<T> {
       p = p.option(o.name, {
         alias: o.alias,
         type: o.type,
-        choices: o.choices as string[] | undefined,
         describe: `${o.describe}${d !== undefined ? ` [default: ${d}${negate}]` : ''}`,
       })
     }
