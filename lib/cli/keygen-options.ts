@@ -1,8 +1,7 @@
 import { userError } from '../util/errors.js'
-import { baseParser } from './run.js'
 import { positional, str } from './options.js'
-import { configKeys, configOptions, defineOptions, flatConfigTemplate, optionReader, printConfigFlag, usageText, type ToolSpec } from './option-table.js'
-import { loadFlagConfig } from '../util/config.js'
+import { configOptions, type ToolSpec } from './option-table.js'
+import { readFlatConfig, toolParser } from './tool-parser.js'
 
 export const NAME = 'pcap-zmq-keygen'
 
@@ -24,12 +23,10 @@ export const KEYGEN_TOOL: ToolSpec = {
 }
 
 export function parseKeygenArgs(args: string[]): KeygenOptions {
-  const argv = printConfigFlag(defineOptions(baseParser(NAME, args), KEYGEN_TOOL), () => flatConfigTemplate(KEYGEN_TOOL))
-    .usage(usageText(KEYGEN_TOOL))
+  const argv = toolParser(KEYGEN_TOOL, args)
     .command('$0 [name]', false)
     .parseSync() as Record<string, unknown>
-  const cfg = typeof argv.config === 'string' ? loadFlagConfig(argv.config, configKeys(KEYGEN_TOOL)) : {}
-  const { get } = optionReader(KEYGEN_TOOL, argv, cfg)
+  const { cfg, get } = readFlatConfig(KEYGEN_TOOL, argv)
   const base = str('NAME', positional(argv.name, cfg.name, 'NAME', 'name'))
   if (base.trim() === '') throw userError('NAME must not be empty', 'EUSAGE')
   const certName = get('cert-name')

@@ -1,7 +1,7 @@
 import { CURVE_GROUP_TITLE, curveOptions, resolveCurve } from './curve-options.js'
-import { configKeys, configOptions, defineOptions, findOption, givenFlags, LOGGING_GROUP_TITLE, loggingOptions, optionLines, optionReader, printConfigFlag, usageText, yamlValue, templateHeader, type ToolSpec } from './option-table.js'
+import { configKeys, configOptions, findOption, givenFlags, LOGGING_GROUP_TITLE, loggingOptions, optionLines, optionReader, yamlValue, templateHeader, type ToolSpec } from './option-table.js'
+import { toolParser } from './tool-parser.js'
 import { bool, metricsAddress, num, str } from './options.js'
-import { baseParser } from './run.js'
 import { loadPluginConfig, parseBytes } from '../plugin/config.js'
 import type { PluginOptions } from '../plugin/main.js'
 import { userError } from '../util/errors.js'
@@ -100,8 +100,7 @@ export function pluginConfigTemplate(): string {
 }
 
 export async function parsePluginArgs(argv: string[]): Promise<PluginOptions> {
-  const a = await printConfigFlag(defineOptions(baseParser(NAME, argv.map((x) => (x === '-' ? STDIN : x))), PLUGIN_TOOL), pluginConfigTemplate)
-    .usage(usageText(PLUGIN_TOOL))
+  const a = await toolParser(PLUGIN_TOOL, argv.map((x) => (x === '-' ? STDIN : x)), pluginConfigTemplate)
     .command('$0 [source] [plugin]', false)
     .parseAsync()
   const argvRec = a as Record<string, unknown>

@@ -1,9 +1,8 @@
 import type { CurveSetup } from '../wire/curve.js'
 import { checkEndpoint } from '../wire/endpoint.js'
 import { CURVE_GROUP_TITLE, curveOptions, resolveCurve } from './curve-options.js'
-import { configKeys, configOptions, defineOptions, flatConfigTemplate, optionReader, printConfigFlag, usageText, type ToolSpec } from './option-table.js'
-import { loadFlagConfig } from '../util/config.js'
-import { baseParser } from './run.js'
+import { configOptions, type ToolSpec } from './option-table.js'
+import { readFlatConfig, toolParser } from './tool-parser.js'
 import { num, positional, str } from './options.js'
 
 export const NAME = 'pcap-zmq-query'
@@ -27,12 +26,10 @@ export const QUERY_TOOL: ToolSpec = {
 }
 
 export function parseQueryArgs(args: string[]): QueryOptions {
-  const argv = printConfigFlag(defineOptions(baseParser(NAME, args), QUERY_TOOL), () => flatConfigTemplate(QUERY_TOOL))
-    .usage(usageText(QUERY_TOOL))
+  const argv = toolParser(QUERY_TOOL, args)
     .command('$0 [endpoint]', false)
     .parseSync() as Record<string, unknown>
-  const cfg = typeof argv.config === 'string' ? loadFlagConfig(argv.config, configKeys(QUERY_TOOL)) : {}
-  const { get, raw } = optionReader(QUERY_TOOL, argv, cfg)
+  const { cfg, get, raw } = readFlatConfig(QUERY_TOOL, argv)
   return {
     endpoint: checkEndpoint(str('ENDPOINT', positional(argv.endpoint, cfg.endpoint, 'ENDPOINT', 'endpoint')), 'buffer interface'),
     timeout: num('timeout', get('timeout'), { min: 0.1 }),

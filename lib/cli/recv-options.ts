@@ -1,12 +1,11 @@
 import type { RecvOptions } from '../pipeline/recv.js'
 import { LINKTYPE, linktypeFromName } from '../pcap/linktypes.js'
 import { MAX_BUFFER_WINDOW_MIB } from '../pcap/ring.js'
-import { loadFlagConfig } from '../util/config.js'
 import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
 import { CURVE_GROUP_TITLE, curveOptions, resolveCurve } from './curve-options.js'
-import { configKeys, configOptions, defineOptions, flatConfigTemplate, LOGGING_GROUP_TITLE, loggingOptions, optionReader, printConfigFlag, usageText, type ToolSpec } from './option-table.js'
-import { baseParser } from './run.js'
+import { configOptions, LOGGING_GROUP_TITLE, loggingOptions, type ToolSpec } from './option-table.js'
+import { readFlatConfig, toolParser } from './tool-parser.js'
 import { bool, metricsAddress, MiB, num, positional, str } from './options.js'
 
 export const NAME = 'pcap-zmq-recv'
@@ -55,8 +54,7 @@ export const RECV_TOOL: ToolSpec = {
 }
 
 export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: string) => void = (m) => process.stderr.write(`${NAME}: ${m}\n`)): RecvOptions {
-  const cfg = typeof argv.config === 'string' ? loadFlagConfig(argv.config, configKeys(RECV_TOOL)) : {}
-  const { get, raw } = optionReader(RECV_TOOL, argv, cfg)
+  const { cfg, get, raw } = readFlatConfig(RECV_TOOL, argv)
   const format = str('format', get('format'))
   if (format !== 'pcap' && format !== 'pcapng') throw userError(`--format expects pcap or pcapng, got "${format}"`, 'EUSAGE')
   const lt = get('linktype')
@@ -97,8 +95,7 @@ export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: strin
 }
 
 export function parseRecvArgs(args: string[]): RecvOptions {
-  const argv = printConfigFlag(defineOptions(baseParser(NAME, args), RECV_TOOL), () => flatConfigTemplate(RECV_TOOL))
-    .usage(usageText(RECV_TOOL))
+  const argv = toolParser(RECV_TOOL, args)
     .command('$0 [src] [dst]', false)
     .parseSync()
   return resolveRecvOptions(argv as Record<string, unknown>)

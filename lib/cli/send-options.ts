@@ -1,5 +1,4 @@
-import { runSend, type SendOptions, type SendSource } from '../pipeline/send.js'
-import { loadFlagConfig } from '../util/config.js'
+import type { SendOptions, SendSource } from '../pipeline/send.js'
 import { lookupUser } from '../util/privileges.js'
 import { userError } from '../util/errors.js'
 import { checkEndpoint } from '../wire/endpoint.js'
@@ -9,8 +8,8 @@ import { CURVE_GROUP_TITLE, curveOptions, resolveCurve } from './curve-options.j
 import { MAX_BATCH_KIB } from '../wire/batch.js'
 import { MAX_SEND_HWM } from '../wire/batch-sender.js'
 import { CAPTURE_GROUP_TITLE, captureOptions, parseIfaceSource, resolveCapture } from './capture-options.js'
-import { configKeys, configOptions, defineOptions, flatConfigTemplate, LOGGING_GROUP_TITLE, loggingOptions, optionReader, printConfigFlag, usageText, type ToolSpec } from './option-table.js'
-import { baseParser } from './run.js'
+import { configOptions, LOGGING_GROUP_TITLE, loggingOptions, type ToolSpec } from './option-table.js'
+import { readFlatConfig, toolParser } from './tool-parser.js'
 import { bool, metricsAddress, MiB, num, positional, str } from './options.js'
 
 export const NAME = 'pcap-zmq-send'
@@ -87,8 +86,7 @@ export function parseSource(src: string): SendSource {
 
 /** Flags (which win) over config file values over the original tool's defaults. */
 export function resolveSendOptions(argv: Record<string, unknown>, log: (m: string) => void = (m) => process.stderr.write(`${NAME}: ${m}\n`)): SendOptions {
-  const cfg = typeof argv.config === 'string' ? loadFlagConfig(argv.config, configKeys(SEND_TOOL)) : {}
-  const { get, raw } = optionReader(SEND_TOOL, argv, cfg)
+  const { cfg, get, raw } = readFlatConfig(SEND_TOOL, argv)
   const nlbufsiz = num('libnflog-nlbufsiz', get('libnflog-nlbufsiz'), { min: 0.0625, max: 2048 })
   const qthresh = num('libnflog-qthresh', get('libnflog-qthresh') ?? Math.floor(nlbufsiz * 100), { min: 1, int: true })
   const lwm = num('lwm', get('lwm'), { min: 0 })
@@ -129,8 +127,7 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
 }
 
 export function parseSendArgs(args: string[]): SendOptions {
-  const argv = printConfigFlag(listFlags(defineOptions(baseParser(NAME, args), SEND_TOOL)), () => flatConfigTemplate(SEND_TOOL))
-    .usage(usageText(SEND_TOOL))
+  const argv = listFlags(toolParser(SEND_TOOL, args))
     .command('$0 [src] [dst]', false)
     .parseSync()
   return resolveSendOptions(argv as Record<string, unknown>)

@@ -8,10 +8,10 @@ import { checkEndpoint } from '../wire/endpoint.js'
 import { bool, metricsAddress, num, str } from './options.js'
 import { listFlags, listOptions } from './list-flags.js'
 import { CURVE_GROUP_TITLE, curveOptions, resolveCurve } from './curve-options.js'
-import { commentLines, configKeys, configOptions, defineOptions, findOption, LOGGING_GROUP_TITLE, loggingOptions, optionLines, optionReader, printConfigFlag, usageText, templateHeader, type ToolSpec } from './option-table.js'
+import { commentLines, configKeys, configOptions, findOption, LOGGING_GROUP_TITLE, loggingOptions, optionLines, optionReader, templateHeader, type ToolSpec } from './option-table.js'
+import { toolParser } from './tool-parser.js'
 import { CAPTURE_GROUP_TITLE, captureOptions, parseIfaceSource, resolveCapture } from './capture-options.js'
 import { lookupUser } from '../util/privileges.js'
-import { baseParser } from './run.js'
 
 const STDIN = '\u0000stdin'
 
@@ -113,8 +113,7 @@ export function trackConfigTemplate(): string {
 /** Parses pcap-zmq-track's flags into TrackOptions (config loaded and checked here). */
 export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
   // yargs reads a lone "-" as an empty string: carry it through under a placeholder.
-  const a = await printConfigFlag(listFlags(defineOptions(baseParser(NAME, argv.map((x) => (x === '-' ? STDIN : x))), TRACK_TOOL)), trackConfigTemplate)
-    .usage(usageText(TRACK_TOOL))
+  const a = await listFlags(toolParser(TRACK_TOOL, argv.map((x) => (x === '-' ? STDIN : x)), trackConfigTemplate))
     .command('$0 [src]', false)
     .parseAsync()
   const argvRec = a as Record<string, unknown>
