@@ -149,8 +149,11 @@ rootTest('receiver killed and restarted mid-stream: the sender keeps capturing, 
   t.is(s.packets_sent! + s.dropped_queue! + s.packets_lost! + s.packets_unconfirmed!, 450)
   t.is(s.packets_queued! + s.dropped_queue!, 450)
   const second = readPackets(join(dir, 'second.pcap')).map((p) => /(before|down|after)-(\d+)/.exec(p.data.toString('latin1'))?.slice(1).join('-'))
-  t.true(second.filter((x) => x?.startsWith('after')).length >= 40, second.join(' '))
-  t.true(second.includes('after-00099'))
+  // How soon the stuck socket is replaced depends on the machine's load; once it is, nothing is lost:
+  // the 'after' packets that arrived are one unbroken run up to the last one sent.
+  const after = second.filter((x) => x?.startsWith('after')).map((x) => Number(x!.slice(6)))
+  t.true(after.length >= 20, second.join(' '))
+  t.deepEqual(after, Array.from({ length: 100 - after[0]! }, (_, i) => after[0]! + i), second.join(' '))
   t.is(send.child.exitCode, 0)
 })
 
