@@ -13,7 +13,6 @@ export interface OptionSpec {
   default?: string | number | boolean
   /** The default in words, when it follows from other options or the input. */
   defaultText?: string
-  choices?: readonly string[]
   /** Only on the command line (-c itself, --print-config, the list flags): not a config key. */
   cliOnly?: boolean
   /** Where the config file holds this option, when not under its own name (track, plugin). */

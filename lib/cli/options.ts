@@ -41,6 +41,4 @@ export function positional(given: unknown, fromConfig: unknown, name: string, ke
   throw userError(`${name} is missing: give it on the command line or as ${key}: in the config file (--help)`, 'EUSAGE')
 }
 
-export { givenFlags } from './option-table.js'
-
 export const MiB = 1048576

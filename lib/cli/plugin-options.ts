@@ -28,7 +28,7 @@ export const PLUGIN_TOOL: ToolSpec = {
       title: 'Plugin',
       options: [
         { name: 'pass-config', type: 'boolean', default: false, configKey: 'plugin.pass_config', describe: 'give the config to receiver as its second argument' },
-        { name: 'fields', type: 'string', choices: ['pokiestream', 'all'], defaultText: 'pokiestream for .py plugins, all otherwise', describe: 'event fields plugins get' },
+        { name: 'fields', type: 'string', defaultText: 'pokiestream for .py plugins, all otherwise', describe: 'event fields plugins get: pokiestream (PokieStream\'s ten) or all' },
         { name: 'batch', type: 'number', defaultText: '256; postgres 500; 1 for plugins without receiverBatch', describe: 'events per receiverBatch call' },
         { name: 'batch-ms', type: 'number', default: 0, describe: 'wait up to this many ms for a batch to fill' },
         { name: 'plugin-timeout', type: 'number', default: 10, describe: 'seconds a plugin call may go without progress before it counts as failed' },
@@ -115,7 +115,8 @@ export async function parsePluginArgs(argv: string[]): Promise<PluginOptions> {
   if (fields !== undefined && fields !== 'pokiestream' && fields !== 'all') throw userError(`--fields expects pokiestream or all, got ${JSON.stringify(fields)}`, 'EUSAGE')
   const drain = raw('drain-timeout')
   const rotate = raw('rotate-bytes')
-  const given = (k: string) => (givenFlags(argvRec).has(k) ? argvRec[k] : undefined)
+  const onCommandLine = givenFlags(argvRec)
+  const given = (k: string) => (onCommandLine.has(k) ? argvRec[k] : undefined)
   return {
     source: a.source === STDIN ? '-' : String(a.source),
     curve: resolveCurve(raw, NAME, { binds: false, connects: a.source !== STDIN }),

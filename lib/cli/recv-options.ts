@@ -29,7 +29,7 @@ export const RECV_TOOL: ToolSpec = {
     {
       title: 'Output',
       options: [
-        { name: 'format', type: 'string', default: 'pcap', choices: ['pcap', 'pcapng'], describe: 'pcap, or pcapng (one interface per sender and source); both carry one link type, as tcpdump and Snort need' },
+        { name: 'format', type: 'string', default: 'pcap', describe: 'pcap, or pcapng (one interface per sender and source); both carry one link type, as tcpdump and Snort need' },
         { name: 'linktype', type: 'string', default: 'auto', describe: 'output link type: auto (the first packet\'s; NFLOG captures as raw), raw, nflog (keep NFLOG metadata), ethernet, or a number; other packets are converted when nothing is lost, else skipped' },
         { name: 'mixed-linktypes', type: 'boolean', default: false, describe: 'with --format pcapng: keep every packet\'s own link type (one interface per sender, source and link type); for tshark/Wireshark, as tcpdump, Snort and other libpcap readers refuse such files' },
         { name: 'rotate-size', alias: 'C', type: 'number', default: 0, describe: 'start a new file after this many million bytes (file1, file2, ...; 0 = never)' },
