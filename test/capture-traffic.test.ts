@@ -5,6 +5,7 @@ import { ipcEndpoint, isRoot, ROOT_SKIP, runTool, sh, startTool, tempDir, waitFo
 import { createNetns, linkNetns, type Netns } from './helpers/netns.js'
 import { counters, readPackets, startRecv, waitForCounters, type ReadPacket } from './helpers/pipeline.js'
 import { tcpBulk, udpBurst } from './helpers/traffic.js'
+import { NFULNL_COPY_RANGE_MAX, offloads, pair, ruleCount, vethOf, type RuleCount } from './helpers/gateway.js'
 
 /**
  * Realistic traffic through NFLOG -> pcap-zmq-send -> pcap-zmq-recv, every count compared with the
@@ -16,45 +17,6 @@ const rootTest = isRoot ? test.serial : test.skip
 if (!isRoot) test('realistic traffic tests', (t) => { t.log(`skipped: ${ROOT_SKIP}`); t.pass() })
 
 let nextGroup = 600 + (process.pid % 50) * 10
-
-interface RuleCount { packets: number; bytes: number }
-
-/** nfnetlink_log's NFULNL_COPY_RANGE_MAX: 0xFFFF less an attribute header. */
-const NFULNL_COPY_RANGE_MAX = 0xffff - 4
-
-/** What the NFLOG rules of `group` in `ns` matched, IPv4 and IPv6 tables together (iptables-save -c). */
-function ruleCount(ns: Netns, group: number): RuleCount {
-  let packets = 0
-  let bytes = 0
-  for (const save of ['iptables-save', 'ip6tables-save']) {
-    for (const line of ns.exec(save, ['-c']).split('\n')) {
-      const m = /^\[(\d+):(\d+)\] .*--nflog-group (\d+)\b/.exec(line)
-      if (m && Number(m[3]) === group) {
-        packets += Number(m[1])
-        bytes += Number(m[2])
-      }
-    }
-  }
-  return { packets, bytes }
-}
-
-/**
- * Offloads on: GSO/TSO and GRO (veth does GRO only when asked), so the stack hands netfilter
- * super-packets up to 64 KiB. Off: local TCP builds GSO packets whatever the device says, so also
- * allow one segment per GSO packet (gso_max_segs) so OUTPUT sees MTU-size segments too. The link is paced at
- * 1 Gbit/s (tbf), a gateway's uplink: the unpaced maximum is the benchmark's business.
- */
-function offloads(ns: Netns, dev: string, on: boolean, mtu: number): void {
-  const v = on ? 'on' : 'off'
-  ns.exec('ethtool', ['-K', dev, 'tso', v, 'gso', v, 'gro', v])
-  if (!on) ns.exec('ip', ['link', 'set', dev, 'gso_max_segs', '1'])
-  ns.exec('tc', ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', '1gbit', 'burst', '256kb', 'latency', '50ms'])
-}
-
-/** The veth names linkNetns gave, read back from each namespace. */
-function vethOf(ns: Netns): string[] {
-  return ns.exec('ip', ['-o', 'link', 'show', 'type', 'veth']).split('\n').filter(Boolean).map((l) => l.split(': ')[1]!.split('@')[0]!)
-}
 
 interface Run { rule: RuleCount; send: Record<string, number>; recv: Record<string, number>; packets: ReadPacket[]; sendErr: string; file: string }
 
@@ -126,26 +88,6 @@ function assertSessions(t: ExecutionContext, r: Run, ports: number[], bulk: numb
     t.true(Number(close?.[data]) > bulk && Number(close?.[other]) < bulk / 10, `port ${port}: ${JSON.stringify(close)}`)
     t.is(close?.reason, 'fin')
   })
-}
-
-/** Two namespaces, `a` with NFLOG rules on OUTPUT and INPUT for everything on its veth. */
-function pair(group: number, on: boolean, mtu = 1500) {
-  const a = createNetns('pzpa')
-  const b = createNetns('pzpb')
-  const remove = () => { a.remove(); b.remove() }
-  try {
-    const addrs = linkNetns(a, b, 40 + (group % 200))
-    const [va] = vethOf(a)
-    const [vb] = vethOf(b)
-    for (const [ns, dev] of [[a, va!], [b, vb!]] as const) {
-      ns.exec('ip', ['link', 'set', dev, 'mtu', String(mtu)])
-      offloads(ns, dev, on, mtu)
-    }
-    return { a, b, va: va!, vb: vb!, addrs, remove }
-  } catch (err) {
-    remove() // the caller has no handle to clean up yet
-    throw err
-  }
 }
 
 for (const on of [true, false]) {

@@ -52,7 +52,8 @@ test('units run as the pcap-zmq user with only the capabilities each tool needs'
 test('the example configs are read back as written', (t) => {
   const send = resolveSendOptions({ config: join(examples, 'send.yaml') }, () => {})
   t.deepEqual(send.source, { kind: 'nflog', groups: [0, 1] })
-  t.like(send, { endpoint: 'tcp://ids.example.net:1234', sensorId: 'gw1', nlbufsiz: 10 * 1048576, timeout: 0, statsInterval: 60, rateControl: false })
+  t.deepEqual(send.endpoints, ['tcp://ids.example.net:1234'])
+  t.like(send, { sensorId: 'gw1', nlbufsiz: 10 * 1048576, timeout: 0, statsInterval: 60, rateControl: false })
   const recv = resolveRecvOptions({ config: join(examples, 'recv.yaml') }, () => {})
   t.like(recv, { endpoint: 'tcp://0.0.0.0:1234', output: '/run/snort/snort.pcap', format: 'pcap', publish: 'tcp://127.0.0.1:5556', bufferInterface: 'tcp://127.0.0.1:5560', bufferWindow: 16 * 1048576 })
   const track = loadConfig(join(examples, 'track.yaml'))

@@ -7,15 +7,17 @@ import { ownConnections } from './own-traffic.js'
 
 /**
  * An iface: source as the tools open it: each interface's kernel filter expression put together
- * (the user's --bpf, the port lists, and the tool's own connection to `endpoint` left out unless
+ * (the user's --bpf, the port lists, and the tool's own connections to `endpoints` left out unless
  * --capture-own-traffic), then one ring per interface.
  */
-export async function openIfaceCapture(s: IfaceCaptureSettings, endpoint: string | null, log: (m: string) => void, debug: boolean): Promise<AfPacketCapture> {
-  let own: OwnConnection[] = []
-  if (endpoint !== null && !s.captureOwnTraffic) {
-    const found = await ownConnections(endpoint)
-    if (found.unresolved !== null) log(`cannot resolve ${found.unresolved} now: its connection is not left out of the capture (use an address in the endpoint)`)
-    own = found.conns
+export async function openIfaceCapture(s: IfaceCaptureSettings, endpoints: string[], log: (m: string) => void, debug: boolean): Promise<AfPacketCapture> {
+  const own: OwnConnection[] = []
+  if (!s.captureOwnTraffic) {
+    for (const endpoint of endpoints) {
+      const found = await ownConnections(endpoint)
+      if (found.unresolved !== null) log(`cannot resolve ${found.unresolved} now: its connection is not left out of the capture (use an address in the endpoint)`)
+      own.push(...found.conns)
+    }
   }
   const local = localAddresses()
   const excludedOn: string[] = []

@@ -201,6 +201,12 @@ export function walkBlock(ring: Buffer, block: number, blockSize: number, cfg: W
   return handed
 }
 
+/** End in the ring of the frame's stored bytes (without what writeFrame inserts), for reading it in place. */
+export function storedFrameEnd(f: RingFrame): number {
+  const inserted = f.insert === FRAME_ETHERNET ? VLAN_TAG_LEN : f.insert === FRAME_SLL2 ? SLL2_HDR_LEN : 0
+  return f.start + Math.max(0, f.caplen - inserted)
+}
+
 /**
  * Writes the captured frame `f` (f.caplen bytes) into `dst` at `o`, straight from the ring, with
  * the VLAN tag or the SLL2 header put in on the way: the ring itself is never written, as the

@@ -1,4 +1,5 @@
 import type { RecvOptions } from '../pipeline/recv.js'
+import { MAX_SHARDS } from '../wire/batch-shards.js'
 import { LINKTYPE, linktypeFromName } from '../pcap/linktypes.js'
 import { MAX_BUFFER_WINDOW_MIB } from '../pcap/ring.js'
 import { userError } from '../util/errors.js'
@@ -43,6 +44,7 @@ export const RECV_TOOL: ToolSpec = {
       options: [
         { name: 'zmq-buffer', type: 'number', default: 1000, describe: 'ZMQ_RCVHWM: batches queued before senders see a full queue' },
         { name: 'publish', type: 'string', describe: 're-publish every batch on a PUB socket bound here (for pcap-zmq-track)' },
+        { name: 'shards', type: 'number', default: 1, describe: `with --publish: split the packets by a symmetric flow hash into this many shards (at most ${MAX_SHARDS}), each published under its topic K/N: for pcap-zmq-track --shard K/N` },
         { name: 'buffer-interface', type: 'string', describe: 'REP endpoint: any request gets the buffered traffic back as a capture (pcap-zmq-query)' },
         { name: 'buffer-window', type: 'number', defaultText: '16 (with --buffer-interface)', describe: 'MiB of the latest traffic kept for --buffer-interface' },
       ],
@@ -67,6 +69,8 @@ export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: strin
   if (mixedLinktypes && format !== 'pcapng') throw userError('--mixed-linktypes needs --format pcapng (a pcap file has one link type)', 'EUSAGE')
   if (mixedLinktypes && linktype !== undefined && linktype !== LINKTYPE.NFLOG) throw userError('--mixed-linktypes keeps each packet\'s link type: --linktype may only be auto or nflog with it', 'EUSAGE')
   const publish = get('publish')
+  const shards = num('shards', get('shards'), { min: 1, max: MAX_SHARDS, int: true })
+  if (shards > 1 && publish === undefined) throw userError('--shards splits the published stream: it needs --publish ENDPOINT', 'EUSAGE')
   const bif = get('buffer-interface')
   const window = raw('buffer-window')
   if (window !== undefined && bif === undefined) throw userError('--buffer-window needs --buffer-interface ENDPOINT to serve the buffer', 'EUSAGE')
@@ -82,6 +86,7 @@ export function resolveRecvOptions(argv: Record<string, unknown>, log: (m: strin
     rotateSeconds: num('rotate-seconds', get('rotate-seconds'), { min: 0 }),
     rotateCount: num('rotate-count', get('rotate-count'), { min: 0, int: true }),
     publish: publish === undefined ? undefined : checkEndpoint(str('publish', publish), '--publish'),
+    shards,
     bufferInterface: bif === undefined ? undefined : checkEndpoint(str('buffer-interface', bif), '--buffer-interface'),
     bufferWindow: num('buffer-window', window ?? 16, { min: 0.001, max: MAX_BUFFER_WINDOW_MIB }) * MiB,
     zmqBuffer: num('zmq-buffer', get('zmq-buffer'), { min: 1, int: true }),

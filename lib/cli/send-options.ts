@@ -19,14 +19,15 @@ const CONFIG_NOTE = 'YAML whose keys are the long option names (zmq-buffer or zm
 export const SEND_TOOL: ToolSpec = {
   name: NAME,
   summary: 'capture NFLOG groups or interfaces, or read a pcap stream, and push the packets over ZeroMQ',
-  synopsis: `${NAME} [options] SRC DST`,
+  synopsis: `${NAME} [options] SRC DST [DST...]`,
   description: [
     'Capture NFLOG groups or interfaces (or read a pcap/pcapng stream) and push the packets to a ZeroMQ endpoint. Capture never waits on the network: what the queue cannot take is dropped and counted.',
+    'With several DSTs each flow goes to one of them, picked by a symmetric hash of its addresses, protocol and ports (both directions alike, the same across restarts: docs/scale.md); each destination has its own queue and counters, so one that is down loses only its share.',
     'SRC and DST may also come from the config file (src:, dst:), as a service\'s -c FILE gives them.',
   ],
   positionals: [
     { name: 'SRC', configKey: 'src', describe: 'NFLOG groups (0,1 or nflog:0,1), iface:eth0[,eth1] (AF_PACKET), - for pcap/pcapng on stdin, or pcap:FILE (a FIFO is reopened when its writer restarts)' },
-    { name: 'DST', configKey: 'dst', describe: 'ZeroMQ endpoint to connect to, e.g. tcp://ids.host:1234' },
+    { name: 'DST', configKey: 'dst', describe: 'ZeroMQ endpoint to connect to, e.g. tcp://ids.host:1234; several split the traffic by flow (in the config, a list)' },
   ],
   configNote: CONFIG_NOTE,
   groups: [
@@ -84,6 +85,21 @@ export function parseSource(src: string): SendSource {
   return { kind: 'nflog', groups: [...new Set(groups.map(Number))] }
 }
 
+/** Shards a flow hash can split traffic into (pcap-zmq-recv --shards has the same bound). */
+export const MAX_DESTINATIONS = 256
+
+const nonEmpty = (v: unknown): unknown => (Array.isArray(v) && v.length === 0 ? undefined : v)
+
+/** DST...: one endpoint or several (a YAML list in the config), each checked, none twice. */
+function destinations(v: unknown): string[] {
+  const list = Array.isArray(v) ? v : [v]
+  const eps = list.map((d) => checkEndpoint(str('DST', d), 'destination'))
+  if (eps.length > MAX_DESTINATIONS) throw userError(`${eps.length} destinations: at most ${MAX_DESTINATIONS}`, 'EUSAGE')
+  const dup = eps.find((e, i) => eps.indexOf(e) !== i)
+  if (dup !== undefined) throw userError(`destination ${dup} is given twice: each destination gets its own share of the flows`, 'EUSAGE')
+  return eps
+}
+
 /** Flags (which win) over config file values over the original tool's defaults. */
 export function resolveSendOptions(argv: Record<string, unknown>, log: (m: string) => void = (m) => process.stderr.write(`${NAME}: ${m}\n`)): SendOptions {
   const { cfg, get, raw } = readFlatConfig(SEND_TOOL, argv)
@@ -98,7 +114,7 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
   const source = parseSource(str('SRC', positional(argv.src, cfg.src, 'SRC', 'src')))
   return {
     source,
-    endpoint: checkEndpoint(str('DST', positional(argv.dst, cfg.dst, 'DST', 'dst')), 'destination'),
+    endpoints: destinations(positional(nonEmpty(argv.dst), cfg.dst, 'DST', 'dst')),
     nlbufsiz: nlbufsiz * MiB,
     nlbufsizMax: num('libnflog-nlbufsiz-max', get('libnflog-nlbufsiz-max') ?? Math.max(nlbufsiz * 8, 64), { min: nlbufsiz }) * MiB,
     qthresh,
@@ -128,7 +144,7 @@ export function resolveSendOptions(argv: Record<string, unknown>, log: (m: strin
 
 export function parseSendArgs(args: string[]): SendOptions {
   const argv = listFlags(toolParser(SEND_TOOL, args))
-    .command('$0 [src] [dst]', false)
+    .command('$0 [src] [dst..]', false)
     .parseSync()
   return resolveSendOptions(argv as Record<string, unknown>)
 }

@@ -1,3 +1,4 @@
+import { MAX_SHARDS, parseShard } from '../wire/batch-shards.js'
 import { emptyConfig, loadConfig } from '../filter/config.js'
 import { NAME, type TrackOptions } from '../track/main.js'
 import { PROTOCOL_VALUES } from '../filter/config.js'
@@ -32,6 +33,7 @@ export const TRACK_TOOL: ToolSpec = {
       title: 'Input',
       options: [
         { name: 'pull', type: 'boolean', default: false, describe: 'bind SRC for pcap-zmq-send to connect to (batches acknowledged)' },
+        { name: 'shard', type: 'string', describe: 'K/N: subscribe to shard K (0 to N-1) of a stream published with pcap-zmq-recv --shards N; N trackers, one per shard, see every session whole in one of them' },
         { name: 'sensor', type: 'string', configKey: 'track.sensor', describe: 'sensor name for events from stdin or an interface (batches carry their own)' },
         { name: 'drop-bad-checksum', type: 'boolean', default: false, describe: 'verify checksums and skip packets with a bad one' },
       ],
@@ -141,6 +143,13 @@ export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
       throw userError(`--filter is not valid JSON: ${(err as Error).message}`, 'EUSAGE')
     }
   }
+  const shardOpt = raw('shard')
+  let shard: { index: number; count: number } | null = null
+  if (shardOpt !== undefined) {
+    shard = parseShard(str('shard', shardOpt))
+    if (shard === null) throw userError(`--shard expects K/N with 0 <= K < N <= ${MAX_SHARDS}, like 0/4, got ${JSON.stringify(String(shardOpt))}`, 'EUSAGE')
+    if (src === '-' || ifaces || pull) throw userError('--shard subscribes to one shard of a pcap-zmq-recv --publish --shards stream: SRC must be that endpoint (and not --pull)', 'EUSAGE')
+  }
   const pubOpt = raw('publish')
   const publish = pubOpt === undefined ? null : checkEndpoint(str('publish', pubOpt), '--publish')
   const stdout = raw('stdout')
@@ -148,6 +157,7 @@ export async function parseTrackArgs(argv: string[]): Promise<TrackOptions> {
   return {
     source: src,
     pull,
+    shard,
     config,
     attributes,
     packets: bool('packets', opt('packets')),

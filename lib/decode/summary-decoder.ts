@@ -13,11 +13,11 @@ import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from './constants/ethertypes.js'
 const cursor = createCursor()
 
 /**
- * Decodes `data` (one captured frame of link type `linktype`) into `out`, overwriting every field.
- * With `verifyChecksums`, out.checksum is 1 when every checksum present was checked and good,
- * -1 when any was bad, 0 when none could be checked (or not asked).
+ * Decodes `data[start, end)` (one captured frame of link type `linktype`; the whole buffer unless
+ * given) into `out`, overwriting every field. With `verifyChecksums`, out.checksum is 1 when every
+ * checksum present was checked and good, -1 when any was bad, 0 when none could be checked (or not asked).
  */
-export function decodeSummary(linktype: number, data: Buffer, out: PacketSummary, verifyChecksums: boolean): void {
+export function decodeSummary(linktype: number, data: Buffer, out: PacketSummary, verifyChecksums: boolean, start = 0, end = data.length): void {
   out.linktype = linktype
   out.ipVersion = 0
   out.protocol = -1
@@ -27,11 +27,13 @@ export function decodeSummary(linktype: number, data: Buffer, out: PacketSummary
   out.icmpType = -1; out.icmpCode = -1
   out.ipLength = 0; out.payloadOffset = 0; out.payloadLength = 0
   out.fragment = false
+  out.fragmented = false
   out.vlan = -1
   out.checksum = 0
   out.error = ''
   const c = cursor
-  resetCursor(c, data.length)
+  resetCursor(c, end)
+  c.offset = start
   try {
     if (decodeLinkSummary(linktype, data, out, c) && decodeShimSummary(data, out, c)) {
       let ok = false

@@ -41,6 +41,7 @@ export function decodeIpv4Summary(data: Buffer, out: PacketSummary, c: DecodeCur
   }
   if (!tso && total < ihl) { out.error = 'ipv4: bad total length'; return false }
   const frag = (data[off + 6] << 8) | data[off + 7]
+  out.fragmented = (frag & 0x3fff) !== 0
   if ((frag & 0x1fff) !== 0) { out.fragment = true; return false }
   const ipEnd = tso ? c.end : off + total
   c.partial = tso || (frag & 0x2000) !== 0
@@ -84,6 +85,8 @@ export function decodeIpv6Summary(data: Buffer, out: PacketSummary, c: DecodeCur
     if (nh === IPPROTO_ROUTING) routingDestination(data, p, hlen, c)
     else if (nh === IPPROTO_FRAGMENT) {
       const fo = (data[p + 2] << 8) | data[p + 3]
+      // Offset 0 without more fragments is an atomic fragment (RFC 6946): the whole datagram.
+      out.fragmented = (fo & 0xfff9) !== 0
       if ((fo & 0xfff8) !== 0) { out.fragment = true; out.protocol = data[p]; return false }
       if ((fo & 1) !== 0) { c.partial = true; c.complete = false }
     }

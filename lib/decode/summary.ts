@@ -38,6 +38,8 @@ export interface PacketSummary {
   payloadLength: number
   /** True for a non-first IP fragment (no transport header in this packet). */
   fragment: boolean
+  /** True for any piece of a fragmented IP datagram, the first (which has the ports) included. */
+  fragmented: boolean
   /** 802.1Q VLAN id of the innermost tag, -1 when untagged. */
   vlan: number
   /** Checksums of every verified layer: 1 all good, 0 not verifiable (truncated, offloaded), -1 some bad. */
@@ -51,6 +53,6 @@ export function createSummary(): PacketSummary {
     linktype: 0, ipVersion: 0, src: Buffer.alloc(16), dst: Buffer.alloc(16), protocol: -1,
     srcPort: 0, dstPort: 0, tcpFlags: 0, tcpSeq: 0, tcpAck: 0,
     tcpWindow: 0, tcpWscale: -1, tcpSackEdge: 0, tcpDataLength: 0, icmpType: -1, icmpCode: -1,
-    ipLength: 0, payloadOffset: 0, payloadLength: 0, fragment: false, vlan: -1, checksum: 0, error: '',
+    ipLength: 0, payloadOffset: 0, payloadLength: 0, fragment: false, fragmented: false, vlan: -1, checksum: 0, error: '',
   }
 }

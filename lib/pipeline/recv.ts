@@ -1,10 +1,11 @@
+import { createBatchSplitter, PUBLISHED_MESSAGE_MAX, PUBLISHED_RECORDS_MAX, shardTopic } from '../wire/batch-shards.js'
 import { Publisher, Reply } from 'zeromq'
 import { createEncoder } from '../pcap/encoder.js'
 import { linktypeName, LINKTYPE } from '../pcap/linktypes.js'
 import { createRing } from '../pcap/ring.js'
 import { openSink } from '../pcap/sink.js'
 import { pcapHeader } from '../pcap/writer.js'
-import { decodeBatch, MAX_BATCH_MESSAGE, peekSender, senderLabel } from '../wire/batch.js'
+import { decodeBatch, peekSender, senderLabel } from '../wire/batch.js'
 import { bindBatchInlet } from '../wire/batch-inlet.js'
 import { createBatchAuthenticator, curveServerOptions, startGatekeeper, type CurveSetup, type Gatekeeper } from '../wire/curve.js'
 import { endpointError, warnUnprotectedBinds } from '../wire/endpoint.js'
@@ -30,6 +31,8 @@ export interface RecvOptions {
   rotateSeconds: number
   rotateCount: number
   publish?: string
+  /** --shards: the published stream split by flow into this many topics (1: one stream, no topic). */
+  shards?: number
   bufferInterface?: string
   bufferWindow: number
   zmqBuffer: number
@@ -65,6 +68,7 @@ export interface RecvCounters {
   /** Packets lost to write errors (never counted as written). */
   write_failed: number
   reader_reopens: number
+  /** Messages published (with --shards, one per shard a batch had packets for). */
   published: number
   buffer_queries: number
   /** CURVE handshakes and batches refused (unknown key, missing or wrong sender proof). */
@@ -74,8 +78,8 @@ export interface RecvCounters {
 }
 
 const BIND_OPTS = { linger: 0 }
-/** Re-published batches are the received messages, so at most MAX_BATCH_MESSAGE each. */
-const PUB_HWM = hwmForBudget(PUB_QUEUE_BYTES, MAX_BATCH_MESSAGE)
+/** Re-published batches are cut to at most PUBLISHED_MESSAGE_MAX each (lib/wire/batch-shards.ts). */
+const PUB_HWM = hwmForBudget(PUB_QUEUE_BYTES, PUBLISHED_MESSAGE_MAX)
 
 export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounters; senders: Map<string, SenderCounters> }> {
   const c: RecvCounters = {
@@ -88,6 +92,9 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   const warnOnce = createOnceLogger(opts.log)
   const encoder = createEncoder({ format: opts.format, linktype: opts.linktype, mixedLinktypes: opts.mixedLinktypes, application: 'pcap-zmq-recv' })
   const ring = createRing(opts.bufferInterface ? opts.bufferWindow : 0)
+  const shards = opts.shards ?? 1
+  const splitter = opts.publish ? createBatchSplitter(shards, PUBLISHED_RECORDS_MAX) : undefined
+  const topics = Array.from({ length: shards }, (_, k) => shardTopic(k, shards))
 
   // An output that cannot be written is a user error found before anything is bound.
   const sink = openSink({
@@ -273,9 +280,19 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
       }
       // A late batch still arrived: acknowledged and written like any other.
       inlet.delivered(peer, info.instance, info.seq)
+      // Cut for publishing first: the parts are copies (or the message itself), so the records can
+      // then become the pcap records in place, unless they are the published message's own bytes.
+      let parts: Array<[number, Buffer]> | undefined
+      if (pub) {
+        try {
+          parts = splitter!.split(msg, batch)
+        } catch (err) {
+          bad(shown(), isPipeError(err) ? err.code : 'error', messageOf(err), peer, s)
+          continue
+        }
+      }
       let res
       try {
-        // The records can become the pcap records in place unless the message is also published.
         res = encoder.encode(batch, !pub || info.compressed)
       } catch (err) {
         bad(shown(), isPipeError(err) ? err.code : 'error', messageOf(err), peer, s)
@@ -297,10 +314,18 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
         const lt = `lt\0${key}\0${res.skippedLinktype}`
         warnOnce(lt, () => `packets with link type ${linktypeName(res.skippedLinktype)} from ${shown()} skipped: ${encoder.explainSkip(res.skippedLinktype)}`)
       }
-      if (pub) {
-        // With CURVE a second frame names the authenticated sender: subscribers trust this
-        // publisher's key, not the header's claim.
-        try { await pub.send(authenticate ? [msg, Buffer.from(info.host)] : msg); c.published += 1 } catch { /* PUB drops at its HWM by design */ }
+      if (pub && parts) {
+        // With CURVE a last frame names the authenticated sender: subscribers trust this
+        // publisher's key, not the header's claim. With --shards the topic comes first.
+        const named = authenticate ? Buffer.from(info.host) : undefined
+        try {
+          for (const [k, part] of parts) {
+            const frames = shards > 1 ? [topics[k]!, part] : [part]
+            if (named) frames.push(named)
+            await pub.send(frames)
+            c.published += 1
+          }
+        } catch { /* PUB drops at its HWM by design */ }
       }
       ring.push(res.chunk)
       if (await sink.write(res.chunk, res.written, res.preface)) {

@@ -7,7 +7,7 @@ import { MAX_CAPLEN } from '../wire/batch.js'
 
 /** Opens an iface: source for pcap-zmq-track and drops to `user` once its rings are set up. */
 export async function openTrackCapture(settings: IfaceCaptureSettings, user: string | undefined, log: (m: string) => void): Promise<AfPacketCapture> {
-  const cap = await openIfaceCapture(settings, null, log, false)
+  const cap = await openIfaceCapture(settings, [], log, false)
   if (user !== undefined) {
     try {
       dropPrivileges(user)

@@ -1,3 +1,4 @@
+import { isShardTopic, PUBLISHED_MESSAGE_MAX, shardTopic } from '../wire/batch-shards.js'
 import { fstatSync } from 'node:fs'
 import { Publisher, Subscriber } from 'zeromq'
 import type { TrackConfig } from '../filter/config.js'
@@ -5,7 +6,7 @@ import { createRateMeter, formatCounters, installSignals, snakeKeys } from '../u
 import { serveMetrics } from '../util/metrics.js'
 import { sanitize } from '../util/sanitize.js'
 import { isPipeError, messageOf, type PipeError } from '../util/errors.js'
-import { decodeBatch, forEachRecord, MAX_BATCH_MESSAGE, recordLinktype, senderLabel } from '../wire/batch.js'
+import { decodeBatch, forEachRecord, recordLinktype, senderLabel } from '../wire/batch.js'
 import { bindBatchInlet } from '../wire/batch-inlet.js'
 import { createBatchAuthenticator, curveClientOptions, curveServerOptions, startGatekeeper, type CurveSetup, type Gatekeeper } from '../wire/curve.js'
 import { endpointError, warnUnprotectedBinds } from '../wire/endpoint.js'
@@ -31,6 +32,8 @@ export interface TrackOptions {
   /** -u: the user to run as once the capture rings are set up. */
   user?: string
   pull: boolean
+  /** --shard K/N: one shard of a sharded published stream. */
+  shard?: { index: number; count: number } | null
   config: TrackConfig
   attributes: Record<string, unknown> | null
   packets: boolean
@@ -97,7 +100,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     tcpInvalid: tracker.stats.tcpInvalid, tcpOutOfWindow: tracker.stats.tcpOutOfWindow, orphanRst: tracker.stats.orphanRst, ...tracker.hello.stats, pubDropped: out.counters.pubDropped,
     ...(gate ? { authRejected: gate.stats.auth_rejected } : {}),
   })
-  if (o.debug) log(`reading ${o.source}${o.pull ? ' (bound for senders)' : ''}; events to ${[o.stdout ? 'stdout' : '', o.publish ?? ''].filter(Boolean).join(' and ') || 'nowhere'}; at most ${o.maxSessions} live sessions`)
+  if (o.debug) log(`reading ${o.source}${o.pull ? ' (bound for senders)' : ''}${o.shard ? `, shard ${o.shard.index}/${o.shard.count}` : ''}; events to ${[o.stdout ? 'stdout' : '', o.publish ?? ''].filter(Boolean).join(' and ') || 'nowhere'}; at most ${o.maxSessions} live sessions`)
   const rates = createRateMeter()
   const report = () => {
     const c = counters()
@@ -187,15 +190,17 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     } else {
       // --pull: senders connect here and get delivery acknowledgements; otherwise subscribe.
       const inlet = o.pull ? await bindBatchInlet(o.source, { receiveHighWaterMark: 10_000, security: curveServerOptions(gate ? o.curve : undefined) }) : undefined
-      // pcap-zmq-recv --publish re-publishes batches as they came: none is larger than this.
-      const sub = inlet ? undefined : new Subscriber({ receiveHighWaterMark: 10_000, maxMessageSize: MAX_BATCH_MESSAGE, ...curveClientOptions(o.curve) })
+      // pcap-zmq-recv --publish cuts what it publishes: none is larger than this.
+      const sub = inlet ? undefined : new Subscriber({ receiveHighWaterMark: 10_000, maxMessageSize: PUBLISHED_MESSAGE_MAX, ...curveClientOptions(o.curve) })
       if (inlet && gate) gate.watch(inlet.socket)
       const sock = inlet ?? sub!
       stopSource = () => sock.close()
       if (sub) {
         try {
           sub.connect(o.source)
-          sub.subscribe()
+          // The publisher filters by topic: the other shards never cross the network.
+          if (o.shard) sub.subscribe(shardTopic(o.shard.index, o.shard.count))
+          else sub.subscribe()
         } catch (err) {
           sub.close()
           throw endpointError('connect', o.source, err)
@@ -204,7 +209,9 @@ export async function runTrack(o: TrackOptions): Promise<number> {
       const messages = inlet ? inlet.messages() : subscribed(sub!)
       const warned = new Set<string>()
       try {
-        for await (const { frames: [msg, named], peer } of messages) {
+        for await (const { frames, peer } of messages) {
+          // A sharded stream's messages start with their topic; a tracker of all shards skips it.
+          const [msg, named] = !inlet && frames.length > 1 && isShardTopic(frames[0]!) ? frames.slice(1) : frames
           try {
             const batch = decodeBatch(msg!)
             let host = batch.info.host

@@ -12,8 +12,10 @@ import { LEVELS } from './stats.js'
  */
 export interface MetricsSource {
   counters(): Record<string, number>
-  /** Per-sender counters: label value -> counters. */
+  /** Per-sender (per-destination) counters: label value -> counters. */
   series?(): Map<string, Record<string, number>>
+  /** The series' label and metric name part: `sender` unless given. */
+  seriesLabel?: string
 }
 
 
@@ -36,13 +38,14 @@ export async function serveMetrics(address: string, tool: string, source: Metric
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name)
   // Metrics are made from the first scrape's counter names; a tool's names do not change.
   const made = new Set<string>()
+  const label = source.seriesLabel ?? 'sender'
   const make = (key: string, labelled: boolean, read: () => Array<[Record<string, string>, number]>) => {
     const gauge = LEVELS.has(key)
-    const name = `${metricName(tool, labelled ? `sender_${key}` : key)}${gauge ? '' : '_total'}`
+    const name = `${metricName(tool, labelled ? `${label}_${key}` : key)}${gauge ? '' : '_total'}`
     if (made.has(name)) return
     made.add(name)
-    const help = `pcap-zmq-${tool} ${labelled ? 'per-sender ' : ''}${key}`
-    const labelNames = labelled ? ['sender'] : []
+    const help = `pcap-zmq-${tool} ${labelled ? `per-${label} ` : ''}${key}`
+    const labelNames = labelled ? [label] : []
     if (gauge) {
       new Gauge({ name, help, labelNames, registers: [registry], collect() { this.reset(); for (const [l, v] of read()) this.set(l, v) } })
     } else {
@@ -56,7 +59,7 @@ export async function serveMetrics(address: string, tool: string, source: Metric
     if (series) {
       const keys = new Set<string>()
       for (const c of series.values()) for (const k of Object.keys(c)) keys.add(k)
-      for (const key of keys) make(key, true, () => [...(source.series?.() ?? new Map()).entries()].map(([sender, c]) => [{ sender }, c[key] ?? 0] as [Record<string, string>, number]))
+      for (const key of keys) make(key, true, () => [...(source.series?.() ?? new Map()).entries()].map(([name, c]) => [{ [label]: name }, c[key] ?? 0] as [Record<string, string>, number]))
     }
   }
   const server: Server = createServer((req, res) => {

@@ -94,3 +94,25 @@ for i in range(${count}):
         if ahead > 0: time.sleep(ahead)
 `)
 }
+
+/**
+ * `flows` UDP flows from `from` to `addr`: flow j from local port srcBase + j to dstBase + j,
+ * `perFlow` datagrams of `size` bytes each, interleaved across flows. Run it the other way round
+ * (ports swapped) and the datagrams are the same flows' replies.
+ */
+export async function udpFlows(from: Netns, addr: string, srcBase: number, dstBase: number, flows: number, perFlow: number, size: number): Promise<void> {
+  await python(from, `
+import socket, time
+socks = []
+for j in range(${flows}):
+    s = socket.socket(${family(addr)}, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    s.bind(('', ${srcBase} + j))
+    socks.append(s)
+pad = bytes(range(256)) * (${size} // 256 + 1)
+for i in range(${perFlow}):
+    for j, s in enumerate(socks):
+        s.sendto(pad[:${size}], ('${addr}', ${dstBase} + j))
+    time.sleep(0.002)
+`)
+}
