@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { freePort, isRoot } from './env.js'
 import { trackPath } from './reaper.js'
 import { storeProcess } from './store-server.js'
+import { CLICKHOUSE_USERS, clickhouseConfig } from './store-configs.js'
 
 /** Debian's clickhouse-server package (18.16). */
 export const CLICKHOUSE = '/usr/sbin/clickhouse-server'
@@ -33,32 +34,8 @@ export async function startClickHouse(): Promise<ClickHouseServer> {
   const dir = mkdtempSync(join(tmpdir(), 'pzp-ch-'))
   trackPath(dir)
   const [http, tcp] = [await freePort(), await freePort()]
-  writeFileSync(join(dir, 'config.xml'), `<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>${dir}/server.log</log><errorlog>${dir}/server.err.log</errorlog><size>10M</size><count>1</count></logger>
-  <http_port>${http}</http_port>
-  <tcp_port>${tcp}</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
-  <path>${dir}/data/</path>
-  <tmp_path>${dir}/tmp/</tmp_path>
-  <user_files_path>${dir}/user_files/</user_files_path>
-  <format_schema_path>${dir}/format_schemas/</format_schema_path>
-  <users_config>${dir}/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <mark_cache_size>67108864</mark_cache_size>
-  <uncompressed_cache_size>67108864</uncompressed_cache_size>
-  <timezone>UTC</timezone>
-  <mlock_executable>false</mlock_executable>
-</yandex>
-`)
-  writeFileSync(join(dir, 'users.xml'), `<?xml version="1.0"?>
-<yandex>
-  <profiles><default></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
-  <quotas><default></default></quotas>
-</yandex>
-`)
+  writeFileSync(join(dir, 'config.xml'), clickhouseConfig(dir, http, tcp))
+  writeFileSync(join(dir, 'users.xml'), CLICKHOUSE_USERS)
   const url = `http://127.0.0.1:${http}`
   const ready = async () => (await (await fetch(`${url}/ping`)).text()).startsWith('Ok')
   const proc = storeProcess(dir, CLICKHOUSE, [`--config-file=${join(dir, 'config.xml')}`], ready, 'clickhouse-server')

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { freePort, isRoot } from './env.js'
 import { trackPath } from './reaper.js'
 import { storeProcess } from './store-server.js'
+import { influxConfig } from './store-configs.js'
 
 /** Debian's influxdb package (1.6). */
 export const INFLUXD = '/usr/bin/influxd'
@@ -35,17 +36,7 @@ export async function startInflux(): Promise<InfluxServer> {
   trackPath(dir)
   const [http, rpc] = [await freePort(), await freePort()]
   const conf = join(dir, 'influxdb.conf')
-  writeFileSync(conf, [
-    'reporting-disabled = true',
-    `bind-address = "127.0.0.1:${rpc}"`,
-    '[meta]', `  dir = "${join(dir, 'meta')}"`, '  logging-enabled = false',
-    '[data]', `  dir = "${join(dir, 'data')}"`, `  wal-dir = "${join(dir, 'wal')}"`, '  query-log-enabled = false',
-    '[http]', `  bind-address = "127.0.0.1:${http}"`, '  log-enabled = false',
-    '[monitor]', '  store-enabled = false',
-    '[continuous_queries]', '  enabled = false',
-    '[subscriber]', '  enabled = false',
-    '',
-  ].join('\n'))
+  writeFileSync(conf, influxConfig(dir, http, rpc))
   const url = `http://127.0.0.1:${http}`
   const ready = async () => (await fetch(`${url}/ping`)).status === 204
   const proc = storeProcess(dir, INFLUXD, ['-config', conf], ready, 'influxd')

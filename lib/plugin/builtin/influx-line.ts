@@ -22,14 +22,17 @@ import { float, int, json, microseconds, text } from './coerce.js'
  * written safely (InfluxDB 1.6 refuses a tag value ending in one), nor can control and format
  * characters: they become `_`. Tags are short names (sensor, protocol, state), cut to 256.
  */
+const PLAIN_TAG = /^[A-Za-z0-9_.:/+-]*$/
+
 function tagValue(v: unknown): string | null {
   const s = text(v)
   if (s === null || s === '') return null
+  if (s.length <= 256 && PLAIN_TAG.test(s)) return s
   return s.slice(0, 256).replace(/[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '_').replace(/[,= ]/g, (c) => `\\${c}`)
 }
 
 /** String field values: only `"` and `\` are special inside the quotes (newlines and NUL are stored as they are). */
-const str = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`
+const str = (s: string) => (s.includes('"') || s.includes('\\') ? `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"` : `"${s}"`)
 
 const STRING_FIELDS = ['src_ip', 'dst_ip', 'timestamp', 'first_seen', 'last_seen', 'tcp_state', 'history', 'reason', 'community_id'] as const
 const COUNT_FIELDS = ['orig_packets', 'orig_bytes', 'reply_packets', 'reply_bytes'] as const
@@ -98,7 +101,8 @@ export class PointTimes {
       if (owner === undefined) { slots.set(s, id); slot = s; break }
       if (owner === id) { slot = s; break }
     }
-    return (BigInt(us) * 1000n + BigInt(slot)).toString()
+    // us * 1000 + slot, as text: the product passes 2^53.
+    return us === 0 ? String(slot) : `${us}${String(slot).padStart(3, '0')}`
   }
 }
 
