@@ -11,7 +11,7 @@ export const NAME = 'pcap-zmq-plugin'
 // yargs turns a bare `-` positional into an empty string; keep it recognisable.
 const STDIN = '\u0000stdin'
 
-const CONFIG_NOTE = 'PokieStream\'s config.yaml (plugin: path, pass_config; queue_size; optionally under a top-level config:), the built-ins\' options under plugin.plain, plugin.jsonl and plugin.postgres, and any long option of this tool under plugin: (spool-dir, batch, ...); options on the command line win.'
+const CONFIG_NOTE = 'PokieStream\'s config.yaml (plugin: path, pass_config; queue_size; optionally under a top-level config:), the built-ins\' options under plugin.plain, plugin.jsonl, plugin.postgres, plugin.influxdb and plugin.clickhouse, and any long option of this tool under plugin: (spool-dir, batch, ...); options on the command line win.'
 
 export const PLUGIN_TOOL: ToolSpec = {
   name: NAME,
@@ -20,7 +20,7 @@ export const PLUGIN_TOOL: ToolSpec = {
   description: ['Hands session events (NDJSON from pcap-zmq-track) to a plugin: JavaScript or TypeScript, Lua, Python (PokieStream\'s interface), any program (exec:CMD), or a built-in. What the plugin does not accept is spooled on disk and retried, in order, until it does.'],
   positionals: [
     { name: 'SOURCE', describe: '- for NDJSON on stdin, or the endpoint of pcap-zmq-track --publish (tcp://..., ipc://...)' },
-    { name: 'PLUGIN', describe: 'file.js|.ts|.lua|.py, exec:CMD, or a built-in: plain, jsonl, postgres (default: plugin.path from the config, else plain)' },
+    { name: 'PLUGIN', describe: 'file.js|.ts|.lua|.py, exec:CMD, or a built-in: plain, jsonl, postgres, influxdb, clickhouse (default: plugin.path from the config, else plain)' },
   ],
   configNote: CONFIG_NOTE,
   groups: [
@@ -29,7 +29,7 @@ export const PLUGIN_TOOL: ToolSpec = {
       options: [
         { name: 'pass-config', type: 'boolean', default: false, configKey: 'plugin.pass_config', describe: 'give the config to receiver as its second argument' },
         { name: 'fields', type: 'string', defaultText: 'pokiestream for .py plugins, all otherwise', describe: 'event fields plugins get: pokiestream (PokieStream\'s ten) or all' },
-        { name: 'batch', type: 'number', defaultText: '256; postgres 500; 1 for plugins without receiverBatch', describe: 'events per receiverBatch call' },
+        { name: 'batch', type: 'number', defaultText: '256; postgres 500; influxdb and clickhouse 5000; 1 for plugins without receiverBatch', describe: 'events per receiverBatch call' },
         { name: 'batch-ms', type: 'number', default: 0, describe: 'wait up to this many ms for a batch to fill' },
         { name: 'plugin-timeout', type: 'number', default: 10, describe: 'seconds a plugin call may go without progress before it counts as failed' },
         { name: 'retry-max', type: 'number', default: 5, describe: 'longest wait between retries, seconds (backoff starts at 0.1 s)' },
@@ -57,6 +57,24 @@ export const PLUGIN_TOOL: ToolSpec = {
         { name: 'color', type: 'boolean', defaultText: 'on unless NO_COLOR is set', cliOnly: true, describe: 'plain: colours per state' },
       ],
     },
+    {
+      title: 'InfluxDB sink',
+      options: [
+        { name: 'influx-url', type: 'string', default: 'http://127.0.0.1:8086', configKey: 'plugin.influxdb.url', describe: 'influxdb: HTTP API of InfluxDB 1.x (user:password@ for authentication)' },
+        { name: 'influx-db', type: 'string', default: 'pcap_zmq', configKey: 'plugin.influxdb.db', describe: 'influxdb: database (created if missing)' },
+        { name: 'influx-measurement', type: 'string', default: 'sessions', configKey: 'plugin.influxdb.measurement', describe: 'influxdb: measurement' },
+      ],
+    },
+    {
+      title: 'ClickHouse sink',
+      options: [
+        { name: 'ch-url', type: 'string', default: 'http://127.0.0.1:8123', configKey: 'plugin.clickhouse.url', describe: 'clickhouse: HTTP interface (user:password@ for authentication)' },
+        { name: 'ch-database', type: 'string', default: 'default', configKey: 'plugin.clickhouse.database', describe: 'clickhouse: database (created if missing)' },
+        { name: 'ch-table', type: 'string', default: 'sessions', configKey: 'plugin.clickhouse.table', describe: 'clickhouse: table (a ReplacingMergeTree, created if missing)' },
+        { name: 'ch-user', type: 'string', configKey: 'plugin.clickhouse.user', describe: 'clickhouse: user (instead of the one in the URL)' },
+        { name: 'ch-password', type: 'string', configKey: 'plugin.clickhouse.password', describe: 'clickhouse: password (better in the config file than on the command line)' },
+      ],
+    },
     { title: CURVE_GROUP_TITLE, options: curveOptions({ binds: false, connects: true }) },
     { title: LOGGING_GROUP_TITLE, options: loggingOptions() },
     { title: 'Configuration', options: configOptions(CONFIG_NOTE) },
@@ -72,7 +90,7 @@ export function pluginConfigTemplate(): string {
     '  # In-memory queue size in events (--queue).',
     `  queue_size: ${d('queue')}`,
     '  plugin:',
-    '    # A .js/.ts/.lua/.py file (relative to this file), exec:CMD, or plain, jsonl, postgres.',
+    '    # A .js/.ts/.lua/.py file (relative to this file), exec:CMD, or plain, jsonl, postgres, influxdb, clickhouse.',
     '    # path: plain',
     '    # Give this config to receiver as its second argument (--pass-config).',
     `    pass_config: ${d('pass-config')}`,
@@ -91,6 +109,23 @@ export function pluginConfigTemplate(): string {
     '      # url: postgres://user@localhost/db',
     '      # Table name (--pg-table).',
     `      table: ${d('pg-table')}`,
+    '    influxdb:',
+    '      # HTTP API of InfluxDB 1.x (--influx-url; user:password@ for authentication).',
+    `      url: ${d('influx-url')}`,
+    '      # Database, created if missing (--influx-db).',
+    `      db: ${d('influx-db')}`,
+    '      # Measurement (--influx-measurement).',
+    `      measurement: ${d('influx-measurement')}`,
+    '    clickhouse:',
+    '      # HTTP interface (--ch-url; user:password@ for authentication).',
+    `      url: ${d('ch-url')}`,
+    '      # Database, created if missing (--ch-database).',
+    `      database: ${d('ch-database')}`,
+    '      # Table, a ReplacingMergeTree created if missing (--ch-table).',
+    `      table: ${d('ch-table')}`,
+    '      # User and password, instead of those in the URL (--ch-user, --ch-password).',
+    '      # user: default',
+    '      # password: secret',
   ]
   for (const g of PLUGIN_TOOL.groups) {
     const lines = optionLines(g.options.filter((o) => !o.configKey), '    ')
@@ -117,6 +152,7 @@ export async function parsePluginArgs(argv: string[]): Promise<PluginOptions> {
   const rotate = raw('rotate-bytes')
   const onCommandLine = givenFlags(argvRec)
   const given = (k: string) => (onCommandLine.has(k) ? argvRec[k] : undefined)
+  const givenStr = (k: string) => (given(k) === undefined ? undefined : str(k, given(k)))
   return {
     source: a.source === STDIN ? '-' : String(a.source),
     curve: resolveCurve(raw, NAME, { binds: false, connects: a.source !== STDIN }),
@@ -143,6 +179,14 @@ export async function parsePluginArgs(argv: string[]): Promise<PluginOptions> {
       keep: given('keep') === undefined ? undefined : num('keep', given('keep'), { min: 0, int: true }),
       pgUrl: given('pg-url') === undefined ? undefined : str('pg-url', given('pg-url')),
       pgTable: given('pg-table') === undefined ? undefined : str('pg-table', given('pg-table')),
+      influxUrl: givenStr('influx-url'),
+      influxDb: givenStr('influx-db'),
+      influxMeasurement: givenStr('influx-measurement'),
+      chUrl: givenStr('ch-url'),
+      chDatabase: givenStr('ch-database'),
+      chTable: givenStr('ch-table'),
+      chUser: givenStr('ch-user'),
+      chPassword: givenStr('ch-password'),
       rdns: given('rdns') === undefined ? undefined : bool('rdns', given('rdns')),
       color: a.color === undefined ? !process.env.NO_COLOR : bool('color', a.color),
     },

@@ -9,7 +9,7 @@ export interface PluginConfig {
   path: string | null
   passConfig: boolean
   queueSize: number | null
-  /** Options for the built-ins, from plugin.jsonl / plugin.postgres / plugin.plain. */
+  /** Options for the built-ins, from plugin.jsonl / plugin.postgres / plugin.influxdb / plugin.clickhouse / plugin.plain. */
   builtin: Record<string, Record<string, unknown>>
   /** pcap-zmq-plugin's own options given under plugin: by their long names (spool-dir, batch, ...). */
   options: Record<string, unknown>
@@ -52,7 +52,7 @@ export function loadPluginConfig(file: string | undefined, optionKeys: readonly 
     throw userError(`${where}: queue_size must be a positive integer`, 'ECONFIG')
   }
   const builtin: Record<string, Record<string, unknown>> = {}
-  for (const name of ['plain', 'jsonl', 'postgres']) {
+  for (const name of ['plain', 'jsonl', 'postgres', 'influxdb', 'clickhouse']) {
     const v = plugin[name]
     if (v === undefined || v === null) continue
     if (!isObj(v)) throw userError(`${where}: plugin.${name} must be a mapping`, 'ECONFIG')

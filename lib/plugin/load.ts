@@ -3,6 +3,8 @@ import { dirname, extname, isAbsolute, join } from 'node:path'
 import { userError } from '../util/errors.js'
 import { createJsonlPlugin } from './builtin/jsonl.js'
 import { createPlainPlugin } from './builtin/plain.js'
+import { createClickHousePlugin, probeClickHouse } from './builtin/clickhouse.js'
+import { createInfluxPlugin, probeInflux } from './builtin/influxdb.js'
 import { createPostgresPlugin, probePostgres } from './builtin/postgres.js'
 import { loadExecPlugin } from './kinds/exec.js'
 import { loadJsPlugin } from './kinds/js.js'
@@ -10,7 +12,7 @@ import { loadLuaPlugin } from './kinds/lua.js'
 import { loadPythonPlugin } from './kinds/python.js'
 import type { Plugin, PluginContext } from './types.js'
 
-export const BUILTINS = ['plain', 'jsonl', 'postgres'] as const
+export const BUILTINS = ['plain', 'jsonl', 'postgres', 'influxdb', 'clickhouse'] as const
 
 export interface BuiltinFlags {
   out?: string
@@ -18,6 +20,14 @@ export interface BuiltinFlags {
   keep?: number
   pgUrl?: string
   pgTable?: string
+  influxUrl?: string
+  influxDb?: string
+  influxMeasurement?: string
+  chUrl?: string
+  chDatabase?: string
+  chTable?: string
+  chUser?: string
+  chPassword?: string
   rdns?: boolean
   color: boolean
 }
@@ -72,10 +82,41 @@ export async function loadPlugin(spec: string, ctx: PluginContext, builtin: Reco
     if (!Number.isInteger(keep) || keep < 0) throw userError('jsonl keep must be a non-negative integer')
     return createJsonlPlugin({ path, maxBytes, keep })
   }
+  if (spec === 'influxdb') return loadInflux(ctx, builtin.influxdb, flags)
+  if (spec === 'clickhouse') return loadClickHouse(ctx, builtin.clickhouse, flags)
   const url = opt(flags.pgUrl, builtin.postgres, 'url')
   if (typeof url !== 'string' || !url) throw userError('postgres needs a connection string: --pg-url URL or plugin.postgres.url in the config')
   const table = String(opt(flags.pgTable, builtin.postgres, 'table') ?? 'sessions')
   const plugin = createPostgresPlugin({ url, table, warn: ctx.warn })
   await probePostgres(url, ctx.warn)
+  return plugin
+}
+
+/** A string option from a flag or the config section, else `fallback`; anything but a string is a mistake. */
+function strOpt(flag: string | undefined, cfg: Record<string, unknown> | undefined, key: string, where: string, fallback?: string): string | undefined {
+  const v = opt<unknown>(flag, cfg, key) ?? fallback
+  if (v !== undefined && typeof v !== 'string') throw userError(`${where}.${key} must be a string`, 'ECONFIG')
+  return v
+}
+
+async function loadInflux(ctx: PluginContext, cfg: Record<string, unknown> | undefined, flags: BuiltinFlags): Promise<Plugin> {
+  const w = 'plugin.influxdb'
+  const url = strOpt(flags.influxUrl, cfg, 'url', w, 'http://127.0.0.1:8086') as string
+  const db = strOpt(flags.influxDb, cfg, 'db', w, 'pcap_zmq') as string
+  const measurement = strOpt(flags.influxMeasurement, cfg, 'measurement', w, 'sessions') as string
+  const plugin = createInfluxPlugin({ url, db, measurement, warn: ctx.warn })
+  await probeInflux(url, ctx.warn)
+  return plugin
+}
+
+async function loadClickHouse(ctx: PluginContext, cfg: Record<string, unknown> | undefined, flags: BuiltinFlags): Promise<Plugin> {
+  const w = 'plugin.clickhouse'
+  const url = strOpt(flags.chUrl, cfg, 'url', w, 'http://127.0.0.1:8123') as string
+  const database = strOpt(flags.chDatabase, cfg, 'database', w, 'default') as string
+  const table = strOpt(flags.chTable, cfg, 'table', w, 'sessions') as string
+  const user = strOpt(flags.chUser, cfg, 'user', w)
+  const password = strOpt(flags.chPassword, cfg, 'password', w)
+  const plugin = createClickHousePlugin({ url, database, table, user, password, warn: ctx.warn })
+  await probeClickHouse(url, user, password, ctx.warn)
   return plugin
 }

@@ -75,7 +75,7 @@ export async function main(o: PluginOptions): Promise<number> {
     throw err
   }
   const queue = new EventQueue(o.queue ?? cfg.queueSize ?? 10000)
-  const batch = o.batch ?? (plugin.batched ? (spec === 'postgres' ? 500 : 256) : 1)
+  const batch = o.batch ?? (plugin.batched ? (plugin.defaultBatch ?? 256) : 1)
   const delivery = new Delivery(plugin, queue, spool, counters, {
     batch, batchMs: o.batchMs, timeoutMs: o.timeoutMs, retryMinMs: o.retryMinMs, retryMaxMs: o.retryMaxMs,
   }, warn)

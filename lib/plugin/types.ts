@@ -17,6 +17,8 @@ export interface Plugin {
   name: string
   /** True when the plugin takes a whole batch in one call (receiverBatch, postgres, jsonl). */
   batched: boolean
+  /** Events per call when --batch is not given (stores that take large batches say so). */
+  defaultBatch?: number
   deliver(events: SessionEvent[], n: number, progress: Progress): void | Promise<void>
   /** After a timeout: stop the plugin's work (child plugins are killed and restarted on demand). */
   abort?(): void

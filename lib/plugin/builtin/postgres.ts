@@ -111,6 +111,7 @@ export function createPostgresPlugin(opts: PostgresOptions): Plugin {
   return {
     name: 'postgres',
     batched: true,
+    defaultBatch: 500,
     async deliver(events, n, p) {
       const c = await connect()
       // Split into rounds: the k-th event of each session goes to round k.
