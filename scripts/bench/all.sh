@@ -8,6 +8,7 @@ echo "== send/recv per-packet paths (in process)"; node dist/scripts/bench/send-
 echo "== decoder"; node dist/scripts/bench/decode.js
 echo "== decode + track beside tcpdump and tshark"; node --expose-gc dist/scripts/bench/track.js 1000000
 if [[ -f dist/scripts/bench/plugin.js ]]; then echo "== plugin runner"; node dist/scripts/bench/plugin.js; fi
+echo "== trackers on a shard-published stream"; bash scripts/bench/shards.sh 10000 100
 echo "== event sinks: postgres, influxdb, clickhouse"; node dist/scripts/bench/sink-throughput.js
 echo "== NFLOG flood: tcpdump, ulogd2, pcap-zmq-send -> pcap-zmq-recv"; bash scripts/bench/flood.sh
 echo "== interface capture flood: tcpdump -i, netsniff-ng, pcap-zmq-send iface: -> pcap-zmq-recv"; bash scripts/bench/iface-flood.sh
