@@ -8,6 +8,7 @@ import type { PacketSummary } from './summary.js'
 import { decodeSummary } from './summary-decoder.js'
 import { createSummary } from './summary.js'
 import { LINKTYPE_ETHERNET } from './constants/link-types.js'
+import { fmix32 } from '../util/hash.js'
 
 const FNV_OFFSET = 0x811c9dc5
 const FNV_PRIME = 0x01000193
@@ -21,15 +22,8 @@ function mixBytes(h: number, data: Buffer, from: number, n: number): number {
   return h
 }
 
-/** murmur3's finalizer: FNV-1a alone leaves the low bits, which a modulo keeps, poorly mixed. */
-function finish(h: number): number {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
+/** FNV-1a alone leaves the low bits, which a modulo keeps, poorly mixed: murmur3's finalizer ends it. */
+const finish = fmix32
 
 /** Compares (a, pa) with (b, pb): addresses byte by byte over `n` bytes, then ports. */
 function endpointOrder(a: Buffer, pa: number, b: Buffer, pb: number, n: number): number {

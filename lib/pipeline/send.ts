@@ -81,22 +81,11 @@ export interface SendCounters {
   kernel_freezes?: number
 }
 
-/** What one destination of several took: its share of the totals. */
-export interface DestinationCounters {
-  /** Admitted by rate control and routed to this destination by the flow hash. */
-  packets: number
-  packets_queued: number
-  packets_sent: number
-  batches_sent: number
-  wire_bytes_sent: number
-  packets_lost: number
-  packets_unconfirmed: number
-  dropped_queue: number
-  socket_resets: number
-}
-
 /** Counters a destination has of its own; the totals are their sums. */
 const PER_DESTINATION = ['packets_queued', 'packets_sent', 'batches_sent', 'wire_bytes_sent', 'packets_lost', 'packets_unconfirmed', 'dropped_queue', 'socket_resets'] as const
+
+/** What one destination of several took: its share of the totals, and `packets`, those the flow hash routed to it. */
+export type DestinationCounters = { packets: number } & Pick<SendCounters, (typeof PER_DESTINATION)[number]>
 
 /**
  * One destination: its own socket, batches and queue, so a destination that is down or slow

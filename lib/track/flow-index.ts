@@ -1,4 +1,5 @@
 import { KEY_WORDS, type SessionStore } from './session-store.js'
+import { fmix32 } from '../util/hash.js'
 
 /**
  * The flow table's lookup: open addressing with linear probing over an Int32Array of row + 1
@@ -29,12 +30,7 @@ export class FlowIndex {
       h = (h << 13) | (h >>> 19)
       h = (Math.imul(h, 5) + 0xe6546b64) | 0
     }
-    h ^= h >>> 16
-    h = Math.imul(h, 0x85ebca6b)
-    h ^= h >>> 13
-    h = Math.imul(h, 0xc2b2ae35)
-    h ^= h >>> 16
-    return h >>> 0
+    return fmix32(h)
   }
 
   /** Row holding the scratch key, or -1. */
