@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { sleep, tempDir, waitFor } from './helpers/env.js'
 import { clickhouseSkipReason, startClickHouse, type ClickHouseServer } from './helpers/clickhouse.js'
 import { hostileEvents, NASTY } from './helpers/hostile-events.js'
-import { ndjson, runPlugin, sessionEvents, startPluginFor, type PluginProc } from './helpers/plugin-proc.js'
+import { feedEvents, ndjson, runPlugin, sessionEvents, startPluginFor, type PluginProc } from './helpers/plugin-proc.js'
 
 const skip = clickhouseSkipReason()
 const chTest = skip ? test.skip : test.serial
@@ -52,13 +52,7 @@ async function checkAll(t: ExecutionContext, table: string): Promise<void> {
   for (const [sid, packets] of per) t.deepEqual(packets, want, sid)
 }
 
-async function feed(p: PluginProc, from: number, to: number): Promise<void> {
-  const all = sessionEvents(TOTAL, SESSIONS)
-  for (let i = from; i < to; i += 10) {
-    p.child.stdin?.write(ndjson(all.slice(i, Math.min(i + 10, to))))
-    await sleep(15)
-  }
-}
+const feed = (p: PluginProc, from: number, to: number) => feedEvents(p, sessionEvents(TOTAL, SESSIONS), from, to)
 
 chTest('every event is one row; the same events again are read once with FINAL', async (t) => {
   const a = args(t, 'flow')

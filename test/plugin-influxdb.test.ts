@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { sleep, tempDir, waitFor } from './helpers/env.js'
 import { hostileEvents, LONE, NASTY } from './helpers/hostile-events.js'
 import { influxSkipReason, startInflux, type InfluxServer } from './helpers/influxdb.js'
-import { ndjson, runPlugin, sessionEvents, startPluginFor, type PluginProc } from './helpers/plugin-proc.js'
+import { feedEvents, ndjson, runPlugin, sessionEvents, startPluginFor, type PluginProc } from './helpers/plugin-proc.js'
 
 const skip = influxSkipReason()
 const influxTest = skip ? test.skip : test.serial
@@ -53,13 +53,7 @@ async function checkAll(t: ExecutionContext, name: string): Promise<void> {
   t.is(states.length, 1, 'GROUP BY state answers per tag: NEW and ESTABLISHED are one query each')
 }
 
-async function feed(p: PluginProc, from: number, to: number): Promise<void> {
-  const all = sessionEvents(TOTAL, SESSIONS)
-  for (let i = from; i < to; i += 10) {
-    p.child.stdin?.write(ndjson(all.slice(i, Math.min(i + 10, to))))
-    await sleep(15)
-  }
-}
+const feed = (p: PluginProc, from: number, to: number) => feedEvents(p, sessionEvents(TOTAL, SESSIONS), from, to)
 
 influxTest('every event is one point; the same events again change nothing', async (t) => {
   const a = args(t, 'flow')

@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
 import { sleep, tempDir, waitFor } from './helpers/env.js'
-import { ndjson, runPlugin, sessionEvents, startPluginFor, type PluginProc } from './helpers/plugin-proc.js'
+import { feedEvents, ndjson, runPlugin, sessionEvents, startPluginFor, type PluginProc } from './helpers/plugin-proc.js'
 import { postgresSkipReason, startPostgres, type PgServer } from './helpers/postgres.js'
 
 const skip = postgresSkipReason()
@@ -44,13 +44,7 @@ async function applied(table: string): Promise<number> {
   return Number((await pg.query<{ n: string }>(`SELECT coalesce(sum(events), 0) AS n FROM "${table}"`))[0].n)
 }
 
-async function feed(p: PluginProc, from: number, to: number): Promise<void> {
-  const all = sessionEvents(TOTAL, SESSIONS)
-  for (let i = from; i < to; i += 10) {
-    p.child.stdin?.write(ndjson(all.slice(i, Math.min(i + 10, to))))
-    await sleep(15)
-  }
-}
+const feed = (p: PluginProc, from: number, to: number) => feedEvents(p, sessionEvents(TOTAL, SESSIONS), from, to)
 
 const started = (t: ExecutionContext, a: string[]) => startPluginFor(t, a)
 /** Deadline for the runner to catch up; a loaded machine can take many seconds. */

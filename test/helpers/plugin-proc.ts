@@ -28,6 +28,14 @@ export function sessionEvents(n: number, sessions = 1, first = 0): Record<string
 
 export const ndjson = (events: unknown[]) => events.map((e) => JSON.stringify(e) + '\n').join('')
 
+/** Writes events [from, to) of `events` to the plugin's stdin, ten at a time with a pause, as a live stream arrives. */
+export async function feedEvents(p: PluginProc, events: Record<string, unknown>[], from: number, to: number): Promise<void> {
+  for (let i = from; i < to; i += 10) {
+    p.child.stdin?.write(ndjson(events.slice(i, Math.min(i + 10, to))))
+    await new Promise((r) => setTimeout(r, 15))
+  }
+}
+
 export interface PluginProc {
   child: ChildProcess
   stdout: () => string
