@@ -196,6 +196,7 @@ rootTest('three gateways -> two receivers -> four trackers: every flow whole in 
   // with exactly the packets the receiver wrote for that flow.
   const trackCounts = trackers.map((x) => counters(x.stderr(), 'pcap-zmq-track'))
   t.is(trackCounts.reduce((n, c) => n + c.packets!, 0), total, JSON.stringify(trackCounts))
+  t.true(trackCounts.every((c) => c.lost_batches === 0 && c.source_restarts === 0), 'no tracker saw a gap in its topic')
   const flowTracker = new Map<string, number>()
   const sessionPackets = new Map<string, Map<string, number>>()
   trackers.forEach((x, i) => {

@@ -1,11 +1,12 @@
 import test, { type ExecutionContext } from 'ava'
-import { Dealer, Subscriber } from 'zeromq'
+import { Dealer, Publisher, Subscriber } from 'zeromq'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { uuid7Millis } from '../lib/track/uuid7.js'
-import { createBatchBuilder } from '../lib/wire/batch.js'
+import { createBatchBuilder, decodeBatch } from '../lib/wire/batch.js'
+import { isShardTopic, parseShard, stampPublished } from '../lib/wire/batch-shards.js'
 import { ipcEndpoint, runTool, sleep, startTool, tempDir, waitFor, type Tool } from './helpers/env.js'
-import { counters, readPackets, startRecv } from './helpers/pipeline.js'
+import { counters, readPackets, startRecv, waitForCounters } from './helpers/pipeline.js'
 import { arpFrame, dnsMessage, nflogMeta, pcapOf, SESSION_T0, sessionCapture } from './helpers/track-capture.js'
 import { frame } from './helpers/track-frames.js'
 
@@ -203,4 +204,153 @@ test('track --publish: a SUB socket gets exactly the NDJSON lines printed on std
   t.true(messages >= 1 && messages <= 6)
   t.is(received, track.stdout())
   assertSessionEvents(t, parse(received), SENSOR, idle)
+})
+
+/** One batch of `frames` (Ethernet), numbered `seq` in `instance`'s stream. */
+function numberedBatch(frames: Buffer[], instance: number, seq: number, t0 = SESSION_T0 - 3600): Buffer {
+  const b = createBatchBuilder({ host: 'gw', sensorId: '', source: 'pcap:-', linktype: 1, instance })
+  frames.forEach((f, i) => b.append(Math.floor(t0), i * 1000, f.length, f, 0, f.length))
+  const m = b.finish(false)
+  m.writeUInt32BE(seq, 12)
+  return m
+}
+
+test('track EP (SUB): gaps in the publisher\'s numbering count as lost_batches; a new instance is not a loss', async (t) => {
+  const ep = ipcEndpoint()
+  const pub = new Publisher({ linger: 0 })
+  t.teardown(() => pub.close())
+  await pub.bind(ep)
+  const track = startTool('track', [ep])
+  t.teardown(() => track.stop('SIGKILL'))
+  const arp = [arpFrame()]
+  // Slow joiner: numbered probes until one arrives; from then on every message arrives.
+  let seq = 0
+  await waitFor(async () => {
+    if (track.child.exitCode !== null) throw new Error(`track exited: ${track.stderr()}`)
+    await pub.send(numberedBatch(arp, 7, seq++))
+    await sleep(100)
+    track.child.kill('SIGUSR1')
+    await sleep(100)
+    return (counters(track.stderr(), 'pcap-zmq-track').packets ?? 0) > 0
+  }, 20000, 'track to receive from the publisher')
+  const got = counters(track.stderr(), 'pcap-zmq-track').packets!
+  const probes = seq
+  await pub.send(numberedBatch(arp, 7, seq++))
+  await pub.send(numberedBatch(arp, 7, seq++))
+  seq += 3 // three messages the PUB socket "dropped"
+  await pub.send(numberedBatch(arp, 7, seq++))
+  // A restarted publisher: another instance, its own numbering.
+  await pub.send(numberedBatch(arp, 8, 5000))
+  await pub.send(numberedBatch(arp, 8, 5001))
+  // A jump no queue can explain is a restart, not a loss.
+  await pub.send(numberedBatch(arp, 7, seq + 1_000_000))
+  await waitFor(() => { track.child.kill('SIGUSR1'); return (counters(track.stderr(), 'pcap-zmq-track').packets ?? 0) >= got + 6 }, 10000, 'six more batches')
+  await stopAndCheck(t, track)
+  const c = counters(track.stderr(), 'pcap-zmq-track')
+  t.true(probes - got >= 0)
+  t.like(c, { packets: got + 6, lost_batches: 3, source_restarts: 1, bad_batches: 0 })
+})
+
+test('recv --publish --shards 2 numbers each topic\'s messages itself: one instance per topic, no gaps', async (t) => {
+  const tmp = tempDir()
+  t.teardown(tmp.cleanup)
+  const ep1 = ipcEndpoint()
+  const ep2 = ipcEndpoint()
+  const recv = await startRecv([ep1, join(tmp.dir, 'out.pcap'), '--publish', ep2, '--shards', '2'])
+  t.teardown(() => recv.stop('SIGKILL'))
+  const sub = new Subscriber({ linger: 0 })
+  t.teardown(() => { if (!sub.closed) sub.close() })
+  sub.connect(ep2)
+  sub.subscribe()
+  const seen: Array<{ shard: number; instance: number; seq: number; count: number }> = []
+  const reading = (async () => {
+    for await (const [topic, msg] of sub) {
+      t.true(isShardTopic(topic!))
+      const b = decodeBatch(msg!)
+      seen.push({ shard: parseShard(topic!.toString('latin1').slice(0, -1))!.index, instance: b.info.instance, seq: b.info.seq, count: b.info.count })
+    }
+  })().catch(() => {})
+  // Eight UDP flows per batch: both shards get part of nearly every batch.
+  const flows = Array.from({ length: 8 }, (_, i) => frame({ src: '10.9.0.1', dst: `10.9.1.${i + 1}`, proto: 'udp', sport: 40000 + i, dport: 53, payload: 'x' }))
+  const dealer = new Dealer({ linger: 1000 })
+  t.teardown(() => dealer.close())
+  dealer.connect(ep1)
+  let n = 0
+  await waitFor(async () => {
+    await dealer.send(numberedBatch(flows, 11, n++))
+    await sleep(100)
+    return seen.length > 0
+  }, 20000, 'the subscriber to receive')
+  const first = seen.length
+  for (let i = 0; i < 50; i++) await dealer.send(numberedBatch(flows, 11, n++))
+  await waitFor(() => seen.slice(first).reduce((a, m) => a + m.count, 0) >= 50 * 8, 10000, 'fifty more batches')
+  sub.close()
+  await reading
+  const shardsSeen = new Set(seen.map((m) => m.shard))
+  t.deepEqual([...shardsSeen].sort(), [0, 1], 'the eight flows fall in both shards')
+  const inst = (k: number) => new Set(seen.filter((m) => m.shard === k).map((m) => m.instance))
+  t.is(inst(0).size, 1)
+  t.is(inst(1).size, 1)
+  t.is(([...inst(1)][0]! - [...inst(0)][0]!) >>> 0, 1, 'instance of topic k is the publisher\'s + k')
+  t.not([...inst(0)][0], 11, 'not the sender\'s instance')
+  for (const k of [0, 1]) {
+    const seqs = seen.filter((m) => m.shard === k).map((m) => m.seq)
+    t.deepEqual(seqs, seqs.map((_, i) => seqs[0]! + i), `topic ${k} numbered without gaps`)
+  }
+})
+
+test('a tracker that stops reading: what the PUB socket dropped for it is counted in lost_batches', async (t) => {
+  const tmp = tempDir()
+  t.teardown(tmp.cleanup)
+  const ep1 = ipcEndpoint()
+  const ep2 = ipcEndpoint()
+  const out = join(tmp.dir, 'out.pcap')
+  const recv = await startRecv([ep1, out, '--publish', ep2])
+  t.teardown(() => recv.stop('SIGKILL'))
+  const track = startTool('track', [ep2])
+  t.teardown(() => { track.child.kill('SIGCONT'); return track.stop('SIGKILL') })
+  const probe = pcapOf([{ t: SESSION_T0 - 3600, data: arpFrame() }])
+  await waitFor(async () => {
+    if (track.child.exitCode !== null) throw new Error(`track exited: ${track.stderr()}`)
+    runTool('send', ['-', ep1], probe)
+    await sleep(150)
+    track.child.kill('SIGUSR1')
+    await sleep(100)
+    return (counters(track.stderr(), 'pcap-zmq-track').packets ?? 0) > 0
+  }, 20000, 'track to receive from recv --publish')
+  const before = counters(track.stderr(), 'pcap-zmq-track').packets!
+  // 200,000 UDP packets in 8 KiB batches (about 70 each), published while the tracker is stopped:
+  // far more than the PUB queue and the socket buffers hold.
+  const PACKETS = 200_000
+  const data = Array.from({ length: 64 }, (_, i) => frame({ src: '10.8.0.1', dst: '10.8.0.2', proto: 'udp', sport: 30000 + i, dport: 9, payload: Buffer.alloc(64, i) }))
+  const capture = pcapOf(Array.from({ length: PACKETS }, (_, i) => ({ t: SESSION_T0 + i / 1e5, data: data[i % 64]! })))
+  track.child.kill('SIGSTOP')
+  const send = runTool('send', ['-', ep1, '--batch-size', '8'], capture, 60000)
+  t.is(send.status, 0, send.stderr)
+  await waitForCounters(recv, (c) => c.packets_written >= PACKETS + before, 20000, 'recv to write everything')
+  track.child.kill('SIGCONT')
+  // Until what was queued for the tracker has been read: its counter stops moving.
+  let last = -1
+  await waitFor(async () => {
+    track.child.kill('SIGUSR1')
+    await sleep(300)
+    const now = counters(track.stderr(), 'pcap-zmq-track').packets ?? 0
+    const still = now === last
+    last = now
+    return still
+  }, 30000, 'the tracker to catch up')
+  // The drops were at the end of the burst: the next heartbeat (every second) shows the gap.
+  await waitFor(() => { track.child.kill('SIGUSR1'); return (counters(track.stderr(), 'pcap-zmq-track').lost_batches ?? 0) > 0 }, 5000, 'a heartbeat')
+  await stopAndCheck(t, track)
+  const c = counters(track.stderr(), 'pcap-zmq-track')
+  const got = c.packets! - before
+  t.log(`the tracker got ${got} of ${PACKETS} packets and counted ${c.lost_batches} lost batches`)
+  t.true(got < PACKETS, `the tracker got ${got} of ${PACKETS}: the PUB socket dropped some`)
+  t.true(c.lost_batches! > 0, `and the tracker counted them: ${JSON.stringify(c)}`)
+  // Each lost batch held at most 8 KiB of 106-byte records.
+  t.true(got + c.lost_batches! * Math.ceil(8192 / 106) >= PACKETS, `${got} + ${c.lost_batches} lost batches account for every packet`)
+  t.is(c.source_restarts, 0)
+  const r = await recv.stop('SIGINT')
+  t.is(r, 0)
+  t.is(readPackets(out).length, PACKETS + before, 'the file has everything')
 })

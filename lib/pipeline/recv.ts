@@ -1,4 +1,6 @@
-import { createBatchSplitter, PUBLISHED_MESSAGE_MAX, PUBLISHED_RECORDS_MAX, shardTopic } from '../wire/batch-shards.js'
+import { createBatchSplitter, createHeartbeat, PUBLISHED_HEARTBEAT_MS, PUBLISHED_MESSAGE_MAX, PUBLISHED_RECORDS_MAX, shardTopic, stampPublished } from '../wire/batch-shards.js'
+import { randomInt } from 'node:crypto'
+import { hostname } from 'node:os'
 import { Publisher, Reply } from 'zeromq'
 import { createEncoder } from '../pcap/encoder.js'
 import { linktypeName, LINKTYPE } from '../pcap/linktypes.js'
@@ -95,6 +97,9 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   const shards = opts.shards ?? 1
   const splitter = opts.publish ? createBatchSplitter(shards, PUBLISHED_RECORDS_MAX) : undefined
   const topics = Array.from({ length: shards }, (_, k) => shardTopic(k, shards))
+  // The published stream is numbered per topic by this process, not by the senders (stampPublished).
+  const pubInstance = randomInt(0, 2 ** 32 - 1)
+  const pubSeq = new Uint32Array(shards)
 
   // An output that cannot be written is a user error found before anything is bound.
   const sink = openSink({
@@ -216,6 +221,17 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
       rebinding = false
     }
   }
+  // One send in flight at a time on the PUB socket (zeromq.js allows no more): batches and heartbeats.
+  let publishing: Promise<unknown> = Promise.resolve()
+  const publish = (frames: Buffer[]): Promise<unknown> => (publishing = publishing.then(() => pub?.send(frames)).catch(() => { /* PUB drops at its HWM by design */ }))
+  const heartbeat = createHeartbeat(hostname(), LINKTYPE.ETHERNET)
+  const beats = pub ? setInterval(() => {
+    for (let k = 0; k < shards; k++) {
+      const m = heartbeat()
+      stampPublished(m, pubInstance, k, pubSeq[k]!++)
+      void publish(shards > 1 ? [topics[k]!, m] : [m])
+    }
+  }, PUBLISHED_HEARTBEAT_MS) : undefined
   const uninstall = installSignals(() => {
     stopping = true
     for (const s of sockets) s.close()
@@ -318,14 +334,13 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
         // With CURVE a last frame names the authenticated sender: subscribers trust this
         // publisher's key, not the header's claim. With --shards the topic comes first.
         const named = authenticate ? Buffer.from(info.host) : undefined
-        try {
-          for (const [k, part] of parts) {
-            const frames = shards > 1 ? [topics[k]!, part] : [part]
-            if (named) frames.push(named)
-            await pub.send(frames)
-            c.published += 1
-          }
-        } catch { /* PUB drops at its HWM by design */ }
+        for (const [k, part] of parts) {
+          stampPublished(part, pubInstance, k, pubSeq[k]!++)
+          const frames = shards > 1 ? [topics[k]!, part] : [part]
+          if (named) frames.push(named)
+          await publish(frames)
+          c.published += 1
+        }
       }
       ring.push(res.chunk)
       if (await sink.write(res.chunk, res.written, res.preface)) {
@@ -337,6 +352,7 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   } catch (err) {
     if (!stopping) throw err
   } finally {
+    clearInterval(beats)
     uninstall()
     await metrics?.close()
     for (const s of sockets) s.close()

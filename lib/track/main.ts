@@ -12,6 +12,7 @@ import { createBatchAuthenticator, curveClientOptions, curveServerOptions, start
 import { endpointError, warnUnprotectedBinds } from '../wire/endpoint.js'
 import { rebind } from '../wire/rebind.js'
 import { hwmForBudget, PUB_QUEUE_BYTES, SUBSCRIPTION_MAX } from '../wire/queues.js'
+import { createSeqTable, SEQ_RESTART } from '../pipeline/senders.js'
 import { readCaptureInput } from './capture-input.js'
 import { openTrackCapture, readIfaceInput } from './iface-input.js'
 import type { AfPacketCapture, IfaceCaptureSettings } from '../capture/afpacket.js'
@@ -86,6 +87,8 @@ export async function runTrack(o: TrackOptions): Promise<number> {
   })
   const tracker = pipeline.tracker
   const badInput = { badBatches: 0, badRecords: 0 }
+  // From ZeroMQ: batches missing from a sender's or publisher's numbered stream, and restarts of it.
+  let stream: { lostBatches: number; sourceRestarts: number } | undefined
   let cap: AfPacketCapture | undefined
   const kernel = (): Record<string, number> => {
     if (!cap) return {}
@@ -94,7 +97,7 @@ export async function runTrack(o: TrackOptions): Promise<number> {
     return { kernelPackets: s.kernelPackets, kernelDrops: s.kernelDrops, kernelFreezes: s.kernelFreezes, ringTruncated: s.truncated, badFrames: s.badFrames }
   }
   const counters = () => snakeKeys({
-    ...pipeline.counters, ...kernel(), ...badInput, live: tracker.live, sessions: tracker.stats.sessions,
+    ...pipeline.counters, ...kernel(), ...badInput, ...stream, live: tracker.live, sessions: tracker.stats.sessions,
     events: tracker.stats.events, evicted: tracker.stats.evicted, notIp: tracker.stats.notIp,
     fragments: tracker.stats.fragments, filtered: tracker.stats.filtered, ignoredSessions: tracker.stats.ignoredSessions,
     tcpInvalid: tracker.stats.tcpInvalid, tcpOutOfWindow: tracker.stats.tcpOutOfWindow, orphanRst: tracker.stats.orphanRst, ...tracker.hello.stats, pubDropped: out.counters.pubDropped,
@@ -208,6 +211,10 @@ export async function runTrack(o: TrackOptions): Promise<number> {
       }
       const messages = inlet ? inlet.messages() : subscribed(sub!)
       const warned = new Set<string>()
+      // Senders number their batches; pcap-zmq-recv --publish numbers what it publishes per topic
+      // (stampPublished), so a gap there is what its PUB socket dropped for this subscriber.
+      const seqs = createSeqTable()
+      stream = { lostBatches: 0, sourceRestarts: 0 }
       try {
         for await (const { frames, peer } of messages) {
           // A sharded stream's messages start with their topic; a tracker of all shards skips it.
@@ -224,6 +231,11 @@ export async function runTrack(o: TrackOptions): Promise<number> {
               host = name
             }
             if (inlet && peer) inlet.delivered(peer, batch.info.instance, batch.info.seq)
+            const step = seqs.step(batch.info.instance, batch.info.seq)
+            if (step > 0) stream.lostBatches += step
+            else if (step === SEQ_RESTART) stream.sourceRestarts += 1
+            // A publisher's heartbeat (no records) only carries its topic's number.
+            if (batch.info.count === 0) continue
             const authenticated = authenticate !== undefined || (!inlet && named !== undefined && o.curve !== undefined)
             const sensor = tracker.sensorId(authenticated ? (batch.info.sensorId ? `${host}/${batch.info.sensorId}` : host) : (batch.info.sensorId || host || o.sensor))
             const lt = batch.info.linktype

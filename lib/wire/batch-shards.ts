@@ -1,7 +1,7 @@
 import { createFlowSharder } from '../decode/flow-hash.js'
 import { viewOf } from '../util/byte-view.js'
 import { codedError } from '../util/errors.js'
-import { FIXED_HEADER, FLAG_COMPRESSED, MAX_RECORD_BYTES, RECORD_HEADER, type Batch } from './batch.js'
+import { createBatchBuilder, FIXED_HEADER, FLAG_COMPRESSED, MAX_RECORD_BYTES, RECORD_HEADER, type Batch } from './batch.js'
 
 /** Most shards a stream is split into (pcap-zmq-send takes as many destinations). */
 export const MAX_SHARDS = 256
@@ -40,6 +40,30 @@ export function parseShard(v: string): { index: number; count: number } | null {
   const count = Number(m[2])
   if (count < 1 || count > MAX_SHARDS || index >= count) return null
   return { index, count }
+}
+
+/**
+ * Makes a batch about to be published part of the publisher's own numbered stream: the header's
+ * instance becomes the publisher's for shard `k` (one instance per topic, so a subscriber of all
+ * shards sees each topic as its own stream) and its sequence number `seq`. A subscriber counts the
+ * gaps as messages the PUB socket dropped for it, which the publisher cannot see.
+ */
+export function stampPublished(msg: Buffer, instance: number, k: number, seq: number): void {
+  msg.writeUInt32BE((instance + k) >>> 0, 8)
+  msg.writeUInt32BE(seq >>> 0, 12)
+}
+
+/**
+ * How often a publisher sends each topic a heartbeat: a batch with no records that takes the
+ * topic's next number. Without it, messages dropped at the end of a burst show no gap until the
+ * next burst.
+ */
+export const PUBLISHED_HEARTBEAT_MS = 1000
+
+/** Heartbeats of a publisher on `host`: call for each one (a fresh buffer, since ZeroMQ keeps it). */
+export function createHeartbeat(host: string, linktype: number): () => Buffer {
+  const template = createBatchBuilder({ host, sensorId: '', source: 'heartbeat', linktype, instance: 0 }).finish(false)
+  return () => Buffer.from(template)
 }
 
 export interface BatchSplitter {
