@@ -1,6 +1,8 @@
 /**
- * Decode micro-benchmark: packets/s of decodeSummary (with and without checksum verification) and
- * of decodePacket, over packets held in memory, on one core. GC runs during each timed loop are
+ * Decode micro-benchmark: packets/s of decodeSummary (with and without checksum verification), of
+ * decodePacket, of the flow hash that shards a sender's packets (lib/decode/flow-hash.ts) and of
+ * splitting received batches by shard for publishing (lib/wire/batch-shards.ts), over packets held
+ * in memory, on one core. GC runs during each timed loop are
  * counted: the summary path allocates nothing per packet, so it should cause none.
  *
  *   npx tsc -p tsconfig.json && node --expose-gc dist/scripts/bench/decode.js [capture.pcap] [--seconds N]
@@ -15,6 +17,9 @@ import { createSummary } from '../../lib/decode/summary.js'
 import { decodePacket } from '../../lib/decode/packet.js'
 import { checksumOf, onesSum, pseudoSumV4, pseudoSumV6 } from '../../lib/decode/checksum.js'
 import { createCaptureReader } from '../../lib/pcap/reader.js'
+import { createFlowSharder } from '../../lib/decode/flow-hash.js'
+import { createBatchBuilder, decodeBatch, type Batch } from '../../lib/wire/batch.js'
+import { createBatchSplitter, PUBLISHED_RECORDS_MAX } from '../../lib/wire/batch-shards.js'
 
 interface Frame { linktype: number; data: Buffer }
 
@@ -67,11 +72,26 @@ function fromFile(path: string): Frame[] {
   return frames
 }
 
+/** The frames as the sender batches them (uncompressed, records up to `bytes` each), decoded once. */
+function batchesOf(frames: Frame[], bytes: number): Array<{ msg: Buffer; batch: Batch }> {
+  const b = createBatchBuilder({ host: 'bench', sensorId: '', source: 'bench', linktype: frames[0]!.linktype, instance: 1 }, bytes)
+  const out: Array<{ msg: Buffer; batch: Batch }> = []
+  const flush = () => { const msg = b.finish(false); out.push({ msg, batch: decodeBatch(msg) }) }
+  for (let i = 0; i < frames.length * 4; i++) {
+    const f = frames[i % frames.length]!
+    if (!b.fits(f.data.length)) flush()
+    b.append(i, 0, f.data.length, f.data, 0, f.data.length)
+  }
+  if (b.count > 0) flush()
+  return out
+}
+
 let gcRuns = 0
 new PerformanceObserver((list) => { gcRuns += list.getEntries().length }).observe({ entryTypes: ['gc'] })
 
-async function run(name: string, frames: Frame[], seconds: number, step: (f: Frame) => void): Promise<number> {
-  for (let i = 0; i < 20000; i++) step(frames[i % frames.length]) // warm up the JIT
+/** Times `step` over `items` for `seconds`; each item is `unit` packets (a batch holds several). */
+async function run<T>(name: string, frames: T[], seconds: number, step: (f: T) => void, unit = 1): Promise<number> {
+  for (let i = 0; i < 20000 / unit; i++) step(frames[i % frames.length]) // warm up the JIT
   // Collect the set-up garbage first (when run with --expose-gc) so the count is this loop's own.
   ;(globalThis as { gc?: () => void }).gc?.()
   await new Promise((r) => setImmediate(r))
@@ -80,15 +100,18 @@ async function run(name: string, frames: Frame[], seconds: number, step: (f: Fra
   const start = process.hrtime.bigint()
   const limit = start + BigInt(Math.round(seconds * 1e9))
   // Check the clock every 64 K packets only: reading it costs more than a decode.
+  const round = Math.max(1, Math.floor(65536 / unit))
+  let items = 0
   for (;;) {
-    for (let k = 0; k < 65536; k++) step(frames[(n + k) % frames.length])
-    n += 65536
+    for (let k = 0; k < round; k++) step(frames[(items + k) % frames.length])
+    items += round
+    n += round * unit
     if (process.hrtime.bigint() >= limit) break
   }
   const secs = Number(process.hrtime.bigint() - start) / 1e9
   await new Promise((r) => setImmediate(r)) // let the GC observer report
   const rate = n / secs
-  console.log(`${name.padEnd(34)} ${Math.round(rate).toLocaleString('en-US').padStart(12)} packets/s  (${n} packets, ${secs.toFixed(2)} s, ${gcRuns} GC runs)`)
+  console.log(`${name.padEnd(40)} ${Math.round(rate).toLocaleString('en-US').padStart(12)} packets/s  (${n} packets, ${secs.toFixed(2)} s, ${gcRuns} GC runs)`)
   return rate
 }
 
@@ -105,6 +128,17 @@ async function main(): Promise<void> {
   await run('decodeSummary (no checksums)', frames, seconds, (f) => { decodeSummary(f.linktype, f.data, s, false); sink ^= s.srcPort })
   await run('decodeSummary (verify checksums)', frames, seconds, (f) => { decodeSummary(f.linktype, f.data, s, true); sink ^= s.checksum })
   await run('decodePacket (object tree)', frames, seconds, (f) => { sink ^= Object.keys(decodePacket(f.linktype, f.data)).length })
+  for (const n of [2, 4, 16]) {
+    const sharder = createFlowSharder(n)
+    await run(`flow hash, ${n} destinations`, frames, seconds, (f) => { sink ^= sharder.shard(f.linktype, f.data, 0, f.data.length) })
+  }
+  // What pcap-zmq-recv --publish does per received batch: cut it to the bound (1 shard) or split it.
+  const batches = batchesOf(frames, 256 * 1024)
+  const perBatch = Math.round(batches.reduce((a, b) => a + b.batch.info.count, 0) / batches.length)
+  for (const n of [1, 2, 4, 16]) {
+    const splitter = createBatchSplitter(n, PUBLISHED_RECORDS_MAX)
+    await run(`batch split, ${n} shard${n > 1 ? 's' : ''} (${perBatch}/batch)`, batches, seconds, (b) => { sink ^= splitter.split(b.msg, b.batch).length }, perBatch)
+  }
   if (sink === -1) console.log(sink) // keeps the results observable so the loops are not optimised away
 }
 

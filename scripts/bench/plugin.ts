@@ -1,6 +1,6 @@
 /**
  * pcap-zmq-plugin throughput: events/s through the runner (bin/pcap-zmq-plugin.js, stdin
- * NDJSON) to a no-op JS plugin, to jsonl, to postgres (batched), and through the spool (sink
+ * NDJSON) to a no-op JS plugin, to jsonl, and through the spool (sink
  * down, then replay), beside a model of PokieStream's delivery loop (one awaited call per
  * event from an async queue, with its 10 ms poll). Not a test: run `npm run build`, then
  * `node dist/scripts/bench/plugin.js [events]`. Prints a Markdown table.
@@ -160,32 +160,7 @@ row('spooling while the sink is down (fsync per batch)', N, down - base)
 const replayRate = row('replay from the spool (sink back)', N, replayS - base, `${(((N / (replayS - base)) / live)).toFixed(2)}x live`)
 if (!replay.counters.includes(`replayed=${N}`)) process.stderr.write(`replay did not deliver all: ${replay.counters}\n`)
 
-// 4. PostgreSQL (needs root and Debian's postgresql-15; skipped otherwise).
-let pgNote = 'skipped (needs root and /usr/lib/postgresql/15/bin)'
-try {
-  const { postgresSkipReason, startPostgres } = await import(join(root, 'dist', 'test', 'helpers', 'postgres.js'))
-  if (!postgresSkipReason()) {
-    const server = await startPostgres()
-    try {
-      const n = Math.min(N, 100_000)
-      const pgEvents = writeEvents(n, 5000)
-      for (const batch of [500, 2000]) {
-        const pargs = ['postgres', '--pg-url', server.url, '--pg-table', `bench${batch}`, '--batch', String(batch), ...common]
-        base = await startup(pargs)
-        const r = await run(pargs, pgEvents)
-        row(`postgres upsert (batch ${batch}, 5000 sessions)`, n, r.s - base)
-      }
-      pgNote = ''
-    } finally {
-      server.destroy()
-    }
-  }
-} catch (err) {
-  pgNote = `failed: ${(err as Error).message}`
-}
-if (pgNote) rows.push(['postgres', '-', pgNote])
-
-// 5. PokieStream's design point, modelled.
+// 4. PokieStream's design point, modelled.
 const lines = (await import('node:fs')).readFileSync(events, 'utf8').split('\n').filter(Boolean)
 const idle = await pokieStreamModel(lines.slice(0, Math.min(N, 200_000)), false)
 rows.push(['PokieStream model, in process (no stdin, no spool): 10 ms sleep only when idle (README)', fmt(idle.rate),

@@ -3,7 +3,8 @@
 # pcap-zmq-recv --publish --shards N, with N pcap-zmq-track --shard K/N, for N = 1, 2, 4. Reports the
 # aggregate packets/s (replay start until every tracker has seen every packet) and the trackers' CPU
 # per packet (utime + stime from /proc, all trackers together): flat CPU per packet means sharding
-# adds no work. Not a test. Run after `npm run build`: bash scripts/bench/shards.sh [flows] [packets/flow]
+# adds no work. Then one tracker alone on shard 0 of 2 and of 4, which shows the per-packet cost
+# of a shard where the machine has fewer cores than processes. Not a test. Run after `npm run build`: bash scripts/bench/shards.sh [flows] [packets/flow]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FLOWS=${1:-4000}
@@ -50,14 +51,17 @@ packets_of() { # the packets= of the last counters line in a tracker's stderr
   grep -o 'packets=[0-9]*' "$1" | tail -1 | cut -d= -f2
 }
 
-echo "| trackers | packets | seconds | aggregate packets/s | tracker CPU µs/packet |"
-echo "|---:|---:|---:|---:|---:|"
-for n in 1 2 4; do
+# One round: recv --shards N and trackers for the shard indices given; prints one table row.
+# With every shard's tracker it waits until they have seen every packet; with fewer, until their
+# counters stop moving (their shards' packets only: the publisher filters the others out).
+round() {
+  local n=$1; shift
+  local ks=("$@")
   ep="ipc://$work/in-$n.sock"; pub="ipc://$work/pub-$n.sock"
   shards=(); [[ $n -gt 1 ]] && shards=(--shards "$n")
   node bin/pcap-zmq-recv.js "$ep" /dev/null --publish "$pub" "${shards[@]}" 2>"$work/recv-$n.err" & rp=$!; pids+=("$rp")
   tps=()
-  for ((k = 0; k < n; k++)); do
+  for k in "${ks[@]}"; do
     sel=(); [[ $n -gt 1 ]] && sel=(--shard "$k/$n")
     node bin/pcap-zmq-track.js "$pub" "${sel[@]}" >/dev/null 2>"$work/track-$n-$k.err" & tp=$!; pids+=("$tp"); tps+=("$tp")
   done
@@ -65,21 +69,34 @@ for n in 1 2 4; do
   before=0; for tp in "${tps[@]}"; do before=$((before + $(cpu_ticks "$tp"))); done
   t0=$(date +%s.%N)
   node bin/pcap-zmq-send.js "pcap:$work/flows.pcap" "$ep" 2>"$work/send-$n.err"
+  last=-1
   while :; do
     sum=0
-    for ((k = 0; k < n; k++)); do kill -USR1 "${tps[$k]}"; done
+    for tp in "${tps[@]}"; do kill -USR1 "$tp"; done
     sleep 0.2
-    for ((k = 0; k < n; k++)); do sum=$((sum + $(packets_of "$work/track-$n-$k.err" || echo 0))); done
+    for k in "${ks[@]}"; do sum=$((sum + $(packets_of "$work/track-$n-$k.err" || echo 0))); done
     [[ $sum -ge $total ]] && break
+    if [[ ${#ks[@]} -lt $n && $sum -gt 0 && $sum -eq $last ]]; then break; fi
+    last=$sum
     if awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { exit !(a - b > 300) }'; then echo "timeout: $sum of $total" >&2; break; fi
   done
   t1=$(date +%s.%N)
   after=0; for tp in "${tps[@]}"; do after=$((after + $(cpu_ticks "$tp"))); done
   hz=$(getconf CLK_TCK)
-  awk -v n="$n" -v sum="$sum" -v t0="$t0" -v t1="$t1" -v cpu=$((after - before)) -v hz="$hz" \
-    'BEGIN { s = t1 - t0; printf "| %d | %d | %.2f | %.0f | %.2f |\n", n, sum, s, sum / s, cpu / hz * 1e6 / sum }'
+  awk -v n="$n" -v m="${#ks[@]}" -v sum="$sum" -v t0="$t0" -v t1="$t1" -v cpu=$((after - before)) -v hz="$hz" \
+    'BEGIN { s = t1 - t0; printf "| %d | %d | %d | %.2f | %.0f | %.2f |\n", n, m, sum, s, sum / s, cpu / hz * 1e6 / sum }'
   for tp in "${tps[@]}"; do kill -INT "$tp" 2>/dev/null || true; done
   kill -INT "$rp" 2>/dev/null || true
   wait "$rp" "${tps[@]}" 2>/dev/null || true
   pids=()
+}
+
+echo "| shards | trackers | packets | seconds | aggregate packets/s | tracker CPU µs/packet |"
+echo "|---:|---:|---:|---:|---:|---:|"
+# Every shard's tracker at once: on a host with fewer cores than processes they share them.
+for n in 1 2 4; do
+  ks=(); for ((k = 0; k < n; k++)); do ks+=("$k"); done
+  round "$n" "${ks[@]}"
 done
+# One tracker alone, on shard 0 of N: its CPU per packet without the others competing for the cores.
+for n in 2 4; do round "$n" 0; done
