@@ -238,7 +238,9 @@ export async function runSend(opts: SendOptions): Promise<SendResult> {
     // The hash reads the frame where it lies in the ring: what a cooked socket stores is the network layer.
     const k = sharded ? sharder.shard(f.insert === FRAME_SLL2 ? LINKTYPE.RAW : linktype, ring, f.start, storedFrameEnd(f)) : 0
     const b = room(bs, k, f.caplen)
-    writeFrame(ring, f, b.buffer, b.reserve(f.tsSec, f.tsNsec, f.origLen, f.caplen), b.view)
+    // reserve() first: it may give the batch a larger buffer.
+    const at = b.reserve(f.tsSec, f.tsNsec, f.origLen, f.caplen)
+    writeFrame(ring, f, b.buffer, at, b.view)
   }
 
   function syncIface(): void {

@@ -21,7 +21,7 @@ export const MAX_RECORD_BYTES = RECORD_HEADER + 65535 + MAX_CAPLEN
 /**
  * Largest records section a receiver accepts, compressed or not (inflating stops there, which
  * bounds zlib bombs): the largest batch a sender builds, a full --batch-size plus the one record
- * that did not fit (createBatchBuilder keeps slack for it).
+ * that did not fit (createBatchBuilder makes room for it).
  */
 export const MAX_RECORDS_BYTES = MAX_BATCH_KIB * 1024 + MAX_RECORD_BYTES
 /**
@@ -239,9 +239,13 @@ export function createBatchBuilder(id: BuilderIdentity, capacity = 1 << 20): Bat
     return Buffer.concat([Buffer.from([b.length]), b])
   }), id.proof ? Buffer.concat([Buffer.from([EXT_SENDER_PROOF, id.proof.length]), id.proof]) : Buffer.alloc(0)])
   const headerLen = FIXED_HEADER + names.length
-  // Slack for one maximal record past `capacity`, so append never needs to grow the buffer.
-  const buf = Buffer.allocUnsafe(capacity + RECORD_HEADER + 65535 + MAX_CAPLEN)
-  const view = viewOf(buf)
+  // Records go after room for the header, so an uncompressed batch leaves in this very buffer:
+  // ZeroMQ sends a buffer over 128 bytes without copying it, so a sealed batch's buffer is handed
+  // over and the next batch gets a fresh one. A batch that fills less than half of it is copied out
+  // instead (and the buffer kept), so a queue of small batches never pins full-size buffers.
+  const fresh = () => Buffer.allocUnsafe(headerLen + capacity)
+  let buf = fresh()
+  let view = viewOf(buf)
   // The last source buffer and its view: captures append from one reused receive buffer.
   let src: Buffer = EMPTY
   let srcView = viewOf(EMPTY)
@@ -252,45 +256,67 @@ export function createBatchBuilder(id: BuilderIdentity, capacity = 1 << 20): Bat
     }
     return srcView
   }
-  let used = 0
+  /** End of the records, an offset in buf (they start at headerLen). */
+  let end = headerLen
   let count = 0
+  // Callers seal a batch before a record that does not fit, so only a record larger than the
+  // whole capacity, alone in its batch, needs more room: a buffer of its own size.
+  const ensure = (need: number) => {
+    if (end + need <= buf.length) return
+    const b = Buffer.allocUnsafe(end + need)
+    buf.copy(b, 0, 0, end)
+    buf = b
+    view = viewOf(b)
+  }
   return {
     get count() { return count },
-    get bytes() { return used },
+    get bytes() { return end - headerLen },
     get buffer() { return buf },
     get view() { return view },
-    fits(bytes: number) { return used + RECORD_HEADER + bytes <= capacity },
+    fits(bytes: number) { return end - headerLen + RECORD_HEADER + bytes <= capacity },
     reserve(tsSec, tsNsec, origLen, caplenWanted) {
       const caplen = Math.min(caplenWanted, MAX_CAPLEN)
-      view.setUint32(used, tsSec >>> 0)
-      view.setUint32(used + 4, tsNsec >>> 0)
-      view.setUint32(used + 8, Math.max(origLen, caplen) >>> 0)
-      view.setUint32(used + 12, caplen)
-      view.setUint32(used + 16, 0) // no meta, reserved
-      const at = used + RECORD_HEADER
-      used = at + caplen
+      ensure(RECORD_HEADER + caplen)
+      view.setUint32(end, tsSec >>> 0)
+      view.setUint32(end + 4, tsNsec >>> 0)
+      view.setUint32(end + 8, Math.max(origLen, caplen) >>> 0)
+      view.setUint32(end + 12, caplen)
+      view.setUint32(end + 16, 0) // no meta, reserved
+      const at = end + RECORD_HEADER
+      end = at + caplen
       count += 1
       return at
     },
-    append(tsSec, tsNsec, origLen, data, start, end, meta, mStart = 0, mEnd = 0) {
-      const caplen = Math.min(end - start, MAX_CAPLEN)
+    append(tsSec, tsNsec, origLen, data, start, stop, meta, mStart = 0, mEnd = 0) {
+      const caplen = Math.min(stop - start, MAX_CAPLEN)
       const metaLen = meta ? Math.min(mEnd - mStart, 65535) : 0
-      view.setUint32(used, tsSec >>> 0)
-      view.setUint32(used + 4, tsNsec >>> 0)
-      view.setUint32(used + 8, Math.max(origLen, caplen) >>> 0)
-      view.setUint32(used + 12, caplen)
-      view.setUint16(used + 16, metaLen)
-      view.setUint16(used + 18, 0)
-      let o = used + RECORD_HEADER
+      ensure(RECORD_HEADER + metaLen + caplen)
+      view.setUint32(end, tsSec >>> 0)
+      view.setUint32(end + 4, tsNsec >>> 0)
+      view.setUint32(end + 8, Math.max(origLen, caplen) >>> 0)
+      view.setUint32(end + 12, caplen)
+      view.setUint16(end + 16, metaLen)
+      view.setUint16(end + 18, 0)
+      let o = end + RECORD_HEADER
       if (metaLen) o = copyBytes(buf, view, o, meta!, viewFor(meta!), mStart, mStart + metaLen)
-      o = copyBytes(buf, view, o, data, viewFor(data), start, start + caplen)
-      used = o
+      end = copyBytes(buf, view, o, data, viewFor(data), start, start + caplen)
       count += 1
     },
     finish(compress: boolean) {
-      const records = buf.subarray(0, used)
-      const body = compress ? deflateSync(records, { level: 6 }) : records
-      const msg = Buffer.allocUnsafe(headerLen + body.length)
+      const recordsLen = end - headerLen
+      let msg: Buffer
+      if (compress) {
+        const body = deflateSync(buf.subarray(headerLen, end), { level: 6 })
+        msg = Buffer.allocUnsafe(headerLen + body.length)
+        body.copy(msg, headerLen)
+      } else if (end * 2 >= buf.length) {
+        msg = buf.subarray(0, end)
+        buf = fresh()
+        view = viewOf(buf)
+      } else {
+        msg = Buffer.allocUnsafe(end)
+        buf.copy(msg, headerLen, headerLen, end)
+      }
       msg.writeUInt16BE(WIRE_MAGIC, 0)
       msg[2] = WIRE_VERSION
       msg[3] = compress ? FLAG_COMPRESSED : 0
@@ -299,10 +325,9 @@ export function createBatchBuilder(id: BuilderIdentity, capacity = 1 << 20): Bat
       msg.writeUInt32BE(id.instance >>> 0, 8)
       msg.writeUInt32BE(0, 12) // the sequence number is the socket's: set when sent
       msg.writeUInt32BE(count, 16)
-      msg.writeUInt32BE(used, 20)
+      msg.writeUInt32BE(recordsLen, 20)
       names.copy(msg, FIXED_HEADER)
-      body.copy(msg, headerLen)
-      used = 0
+      end = headerLen
       count = 0
       return msg
     },
