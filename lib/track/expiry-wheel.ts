@@ -15,6 +15,8 @@ export class ExpiryWheel {
   /** The last tick fully processed. */
   current = -1
   size = 0
+  /** No row is due in a bucket before this tick (see soonest); lowered by every schedule before it. */
+  private cursor = 0
 
   constructor(private readonly store: SessionStore) {}
 
@@ -23,6 +25,7 @@ export class ExpiryWheel {
     if (linked) this.unlink(row)
     const s = this.store
     if (this.current >= 0 && dueTick <= this.current) dueTick = this.current + 1
+    if (dueTick < this.cursor) this.cursor = dueTick
     s.wheelDue[row] = dueTick
     const b = dueTick & MASK
     const head = this.heads[b]
@@ -60,6 +63,33 @@ export class ExpiryWheel {
       for (let b = 0; b < SLOTS; b++) this.drain(b, tick, onDue)
     } else {
       for (let t = from; t <= tick; t++) this.drain(t & MASK, tick, onDue)
+    }
+  }
+
+  /**
+   * The row whose real deadline comes first (for eviction when the table is full), or -1. Buckets
+   * are walked from the next tick on; a row whose deadline moved on since it was scheduled (lazy
+   * expiry) is rescheduled to `deadlineTick(row)` on the way, and the first row really due in its
+   * bucket's second is returned, still linked. The walk resumes where the last one stopped, so
+   * evicting one row after another does not walk the empty seconds again.
+   */
+  soonest(deadlineTick: (row: number) => number): number {
+    if (this.size === 0) return -1
+    const s = this.store
+    for (let t = Math.max(this.cursor, this.current + 1); ; t++) {
+      this.cursor = t
+      let row = this.heads[t & MASK]
+      while (row >= 0) {
+        const next = s.wheelNext[row]
+        if (s.wheelDue[row] <= t) {
+          const real = deadlineTick(row)
+          if (real <= t) return row
+          this.schedule(row, real, true)
+          // Rescheduled past t: the cursor stays at t.
+          this.cursor = t
+        }
+        row = next
+      }
     }
   }
 

@@ -19,37 +19,26 @@ export class FlowIndex {
     this.mask = size - 1
   }
 
-  /** 32-bit hash of the scratch key (murmur3-style mixing of each word). */
+  /** 32-bit hash of the scratch key. */
   hashScratch(): number {
-    const k = this.scratch
-    let h = 0x9747b28c
-    for (let i = 0; i < KEY_WORDS; i++) {
-      let w = Math.imul(k[i], 0xcc9e2d51)
-      w = (w << 15) | (w >>> 17)
-      h ^= Math.imul(w, 0x1b873593)
-      h = (h << 13) | (h >>> 19)
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0
-    }
-    return fmix32(h)
+    return hashKey(this.scratch, 0)
   }
 
   /** Row holding the scratch key, or -1. */
   find(hash: number): number {
     const t = this.table
     const keys = this.store.keys
-    const hashes = this.store.hash
     const k = this.scratch
     let i = hash & this.mask
     for (;;) {
       const v = t[i]
       if (v === 0) return -1
-      const row = v - 1
-      if (hashes[row] === hash) {
-        const o = row * KEY_WORDS
-        if (keys[o] === k[0] && keys[o + 9] === k[9] && keys[o + 1] === k[1] && keys[o + 5] === k[5] &&
-            keys[o + 2] === k[2] && keys[o + 3] === k[3] && keys[o + 4] === k[4] &&
-            keys[o + 6] === k[6] && keys[o + 7] === k[7] && keys[o + 8] === k[8]) return row
-      }
+      // The key itself, most distinctive words first: no hash column to read (one memory access
+      // fewer per probe, 4 bytes fewer per session).
+      const o = (v - 1) * KEY_WORDS
+      if (keys[o + 9] === k[9] && keys[o + 1] === k[1] && keys[o + 5] === k[5] && keys[o] === k[0] &&
+          keys[o + 2] === k[2] && keys[o + 3] === k[3] && keys[o + 4] === k[4] &&
+          keys[o + 6] === k[6] && keys[o + 7] === k[7] && keys[o + 8] === k[8]) return v - 1
       i = (i + 1) & this.mask
     }
   }
@@ -57,7 +46,6 @@ export class FlowIndex {
   /** Store the scratch key in `row` and index it. */
   insert(row: number, hash: number): void {
     this.store.keys.set(this.scratch, row * KEY_WORDS)
-    this.store.hash[row] = hash
     // The store's columns may have grown with this row: re-index everything (this row included).
     if (this.store.capacity * 2 > this.table.length) this.rebuild()
     else this.place(row, hash)
@@ -72,7 +60,8 @@ export class FlowIndex {
   remove(row: number): void {
     const t = this.table
     const mask = this.mask
-    let i = this.store.hash[row] & mask
+    const keys = this.store.keys
+    let i = hashKey(keys, row * KEY_WORDS) & mask
     while (t[i] !== row + 1) {
       if (t[i] === 0) return
       i = (i + 1) & mask
@@ -84,7 +73,7 @@ export class FlowIndex {
       j = (j + 1) & mask
       const v = t[j]
       if (v === 0) break
-      const home = this.store.hash[v - 1] & mask
+      const home = hashKey(keys, (v - 1) * KEY_WORDS) & mask
       const dist = (j - home) & mask
       const holeDist = (j - hole) & mask
       if (dist >= holeDist) {
@@ -102,13 +91,26 @@ export class FlowIndex {
     this.mask = size - 1
     const flags = this.store.flags
     for (let row = 0; row < this.store.capacity; row++) {
-      if (flags[row] !== 0) this.place(row, this.store.hash[row])
+      if (flags[row] !== 0) this.place(row, hashKey(this.store.keys, row * KEY_WORDS))
     }
   }
 
   tableBytes(): number {
     return this.table.byteLength
   }
+}
+
+/** 32-bit hash of the key at k[o, o + KEY_WORDS) (murmur3-style mixing of each word). */
+function hashKey(k: Uint32Array, o: number): number {
+  let h = 0x9747b28c
+  for (let i = o; i < o + KEY_WORDS; i++) {
+    let w = Math.imul(k[i]!, 0xcc9e2d51)
+    w = (w << 15) | (w >>> 17)
+    h ^= Math.imul(w, 0x1b873593)
+    h = (h << 13) | (h >>> 19)
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0
+  }
+  return fmix32(h)
 }
 
 function nextPow2(n: number): number {

@@ -4,7 +4,7 @@ import { protocolName } from './protocols.js'
 import { F_CID, F_ORIG_B, HISTORY_LEN, KEY_WORDS, type SessionStore } from './session-store.js'
 import { TCP_STATE_NAMES } from './tcp-states.js'
 import { formatTimestamp } from './timestamp.js'
-import { formatUuid } from './uuid7.js'
+import { formatUuid, UUID_STORED } from './uuid7.js'
 
 export { formatTimestamp }
 
@@ -68,7 +68,7 @@ export function buildEvent(
     const n = v6 ? 4 : 1
     wordsToBytes(s.keys, so, n, addrScratch, 0)
     wordsToBytes(s.keys, dO, n, addrScratch, 16)
-    const icmp = s.icmp[row]
+    const icmp = s.icmpOf(row)
     const t = tuple
     t.ipVersion = v6 ? 6 : 4
     t.proto = proto
@@ -103,13 +103,13 @@ export function buildEvent(
     protocol_name: protocolName(proto),
     state,
     timestamp: formatTimestamp(atUs),
-    session_id: formatUuid(s.uuid, row * 16),
+    session_id: formatUuid(Math.floor(s.firstUs[row] / 1000), s.uuid, row * UUID_STORED),
     payload,
     sensor: sensors[s.sensor[row]] ?? null,
     orig_packets: s.packets[2 * row],
-    orig_bytes: s.bytes[2 * row],
+    orig_bytes: s.bytesOf(row, 0),
     reply_packets: s.packets[2 * row + 1],
-    reply_bytes: s.bytes[2 * row + 1],
+    reply_bytes: s.bytesOf(row, 1),
     first_seen: formatTimestamp(first),
     last_seen: formatTimestamp(last),
     duration: Math.round(last - first) / 1e6,

@@ -1,3 +1,5 @@
+import { UUID_STORED } from './uuid7.js'
+
 /**
  * All live sessions as columns of typed arrays (struct of arrays), one row per session slot, so
  * a million sessions cost a few typed arrays instead of a million JS objects. Rows are reused
@@ -36,22 +38,23 @@ export class SessionStore {
   readonly max: number
   count = 0
   keys!: Uint32Array
-  hash!: Uint32Array
   flags!: Uint8Array
   tcpState!: Uint8Array
   firstUs!: Float64Array
   lastUs!: Float64Array
   packets!: Uint32Array
-  bytes!: Float64Array
+  /** IP bytes per direction, 48 bits: the low 32 here, the high 16 in bytesHi (addBytes, bytesOf). */
+  bytesLo!: Uint32Array
+  bytesHi!: Uint16Array
+  /** The session id without its millisecond (lib/track/uuid7.ts, UUID_STORED bytes a row). */
   uuid!: Uint8Array
   /** Community ID SHA-1, 20 bytes a row: hashed once per session, not per event. */
   cidHash!: Uint8Array
   history!: Uint8Array
   historySeen!: Uint32Array
-  timeout!: Uint32Array
+  /** Idle timeout, encoded by setTimeoutSeconds (16 bits: seconds, or minutes past 9 hours). */
+  timeout!: Uint16Array
   sensor!: Uint16Array
-  /** ICMP: originator's type << 8 | code. */
-  icmp!: Uint16Array
   /**
    * TCP window data, two entries a row (originator, responder), as conntrack's ip_ct_tcp_state:
    * td_end, td_maxend, td_maxwin and td_scale with flags. td_maxwin 0 means the direction's data
@@ -60,14 +63,12 @@ export class SessionStore {
   tdEnd!: Uint32Array
   tdMaxEnd!: Uint32Array
   tdMaxWin!: Uint32Array
+  /** For TCP the TD_* flags per direction; an ICMP session keeps its originator's type and code here (setIcmp). */
   tdFlags!: Uint8Array
   wheelNext!: Int32Array
   wheelPrev!: Int32Array
-  wheelDue!: Float64Array
-  lruNext!: Int32Array
-  lruPrev!: Int32Array
-  lruHead = -1
-  lruTail = -1
+  /** The wheel second a row is due (Unix seconds of packet time: 32 bits hold them until 2106). */
+  wheelDue!: Uint32Array
   private freeHead = -1
   /** Rows never handed out yet start here (cheaper than threading a free list through them). */
   private fresh = 0
@@ -87,29 +88,26 @@ export class SessionStore {
       return next
     }
     this.keys = grow(this.keys, KEY_WORDS, (n) => new Uint32Array(n))
-    this.hash = grow(this.hash, 1, (n) => new Uint32Array(n))
     this.flags = grow(this.flags, 1, (n) => new Uint8Array(n))
     this.tcpState = grow(this.tcpState, 1, (n) => new Uint8Array(n))
     this.firstUs = grow(this.firstUs, 1, (n) => new Float64Array(n))
     this.lastUs = grow(this.lastUs, 1, (n) => new Float64Array(n))
     this.packets = grow(this.packets, 2, (n) => new Uint32Array(n))
-    this.bytes = grow(this.bytes, 2, (n) => new Float64Array(n))
-    this.uuid = grow(this.uuid, 16, (n) => new Uint8Array(n))
+    this.bytesLo = grow(this.bytesLo, 2, (n) => new Uint32Array(n))
+    this.bytesHi = grow(this.bytesHi, 2, (n) => new Uint16Array(n))
+    this.uuid = grow(this.uuid, UUID_STORED, (n) => new Uint8Array(n))
     this.cidHash = grow(this.cidHash, 20, (n) => new Uint8Array(n))
     this.history = grow(this.history, HISTORY_LEN, (n) => new Uint8Array(n))
     this.historySeen = grow(this.historySeen, 1, (n) => new Uint32Array(n))
-    this.timeout = grow(this.timeout, 1, (n) => new Uint32Array(n))
+    this.timeout = grow(this.timeout, 1, (n) => new Uint16Array(n))
     this.sensor = grow(this.sensor, 1, (n) => new Uint16Array(n))
-    this.icmp = grow(this.icmp, 1, (n) => new Uint16Array(n))
     this.tdEnd = grow(this.tdEnd, 2, (n) => new Uint32Array(n))
     this.tdMaxEnd = grow(this.tdMaxEnd, 2, (n) => new Uint32Array(n))
     this.tdMaxWin = grow(this.tdMaxWin, 2, (n) => new Uint32Array(n))
     this.tdFlags = grow(this.tdFlags, 2, (n) => new Uint8Array(n))
     this.wheelNext = grow(this.wheelNext, 1, (n) => new Int32Array(n))
     this.wheelPrev = grow(this.wheelPrev, 1, (n) => new Int32Array(n))
-    this.wheelDue = grow(this.wheelDue, 1, (n) => new Float64Array(n))
-    this.lruNext = grow(this.lruNext, 1, (n) => new Int32Array(n))
-    this.lruPrev = grow(this.lruPrev, 1, (n) => new Int32Array(n))
+    this.wheelDue = grow(this.wheelDue, 1, (n) => new Uint32Array(n))
     this.capacity = cap
   }
 
@@ -122,7 +120,8 @@ export class SessionStore {
     let row: number
     if (this.freeHead >= 0) {
       row = this.freeHead
-      this.freeHead = this.lruNext[row]
+      // Free rows are off the wheel, so its link column threads the free list.
+      this.freeHead = this.wheelNext[row]
     } else {
       if (this.fresh >= this.capacity) {
         if (this.capacity >= this.max) return -1
@@ -135,54 +134,70 @@ export class SessionStore {
     this.tcpState[row] = 0
     this.packets[2 * row] = 0
     this.packets[2 * row + 1] = 0
-    this.bytes[2 * row] = 0
-    this.bytes[2 * row + 1] = 0
+    this.bytesLo[2 * row] = 0
+    this.bytesLo[2 * row + 1] = 0
+    this.bytesHi[2 * row] = 0
+    this.bytesHi[2 * row + 1] = 0
     // A dozen stores beat a call into TypedArray.prototype.fill for so short a range.
     const h = this.history
     for (let i = row * HISTORY_LEN, end = i + HISTORY_LEN; i < end; i++) h[i] = 0
     this.historySeen[row] = 0
-    this.icmp[row] = 0
     this.sensor[row] = 0
     const w = 2 * row
     this.tdEnd[w] = 0; this.tdEnd[w + 1] = 0
     this.tdMaxEnd[w] = 0; this.tdMaxEnd[w + 1] = 0
     this.tdMaxWin[w] = 0; this.tdMaxWin[w + 1] = 0
     this.tdFlags[w] = 0; this.tdFlags[w + 1] = 0
-    this.lruAppend(row)
     return row
   }
 
   free(row: number): void {
-    this.lruUnlink(row)
     this.flags[row] = 0
     this.payload.delete(row)
     this.count -= 1
-    this.lruNext[row] = this.freeHead
+    this.wheelNext[row] = this.freeHead
     this.freeHead = row
   }
 
-  private lruAppend(row: number): void {
-    this.lruPrev[row] = this.lruTail
-    this.lruNext[row] = -1
-    if (this.lruTail >= 0) this.lruNext[this.lruTail] = row
-    else this.lruHead = row
-    this.lruTail = row
+  /** Adds `n` bytes to direction `dir` (0 originator, 1 responder) of `row`; 48 bits wrap past 256 TiB. */
+  addBytes(row: number, dir: number, n: number): void {
+    const i = 2 * row + dir
+    const lo = this.bytesLo[i]! + n
+    if (lo > 0xffffffff) {
+      this.bytesLo[i] = lo - 0x100000000
+      this.bytesHi[i] += 1
+    } else {
+      this.bytesLo[i] = lo
+    }
   }
 
-  private lruUnlink(row: number): void {
-    const p = this.lruPrev[row]
-    const n = this.lruNext[row]
-    if (p >= 0) this.lruNext[p] = n
-    else this.lruHead = n
-    if (n >= 0) this.lruPrev[n] = p
-    else this.lruTail = p
+  bytesOf(row: number, dir: number): number {
+    const i = 2 * row + dir
+    return this.bytesHi[i]! * 0x100000000 + this.bytesLo[i]!
   }
 
-  /** Mark a row most recently used (it moves to the end evicted last). */
-  touch(row: number): void {
-    if (this.lruTail === row) return
-    this.lruUnlink(row)
-    this.lruAppend(row)
+  /** ICMP sessions have no TCP window, so its flag bytes hold the originator's type and code. */
+  setIcmp(row: number, type: number, code: number): void {
+    this.tdFlags[2 * row] = type
+    this.tdFlags[2 * row + 1] = code
+  }
+
+  /** The originator's ICMP type << 8 | code. */
+  icmpOf(row: number): number {
+    return (this.tdFlags[2 * row]! << 8) | this.tdFlags[2 * row + 1]!
+  }
+
+  /**
+   * Up to 32767 s a timeout is kept in seconds; longer ones (conntrack's established TCP is 5 days)
+   * in whole minutes, rounded up, up to 32767 minutes (22 days).
+   */
+  setTimeoutSeconds(row: number, seconds: number): void {
+    this.timeout[row] = seconds <= 0x7fff ? seconds : 0x8000 | Math.min(0x7fff, Math.ceil(seconds / 60))
+  }
+
+  timeoutSeconds(row: number): number {
+    const v = this.timeout[row]!
+    return v & 0x8000 ? (v & 0x7fff) * 60 : v
   }
 
   /** Bytes held by the columns, for the memory figures in the benchmark. */

@@ -14,7 +14,7 @@ import {
 } from './tcp-states.js'
 import { tcpInWindow, tcpWindowPickup, tcpWindowReset } from './tcp-window.js'
 import { defaultTimeouts, type Timeouts } from './timeouts.js'
-import { Uuid7Source } from './uuid7.js'
+import { UUID_STORED, Uuid7Source } from './uuid7.js'
 
 /** Which new sessions to report: PokieStream's filter keys, applied in the originator's direction. */
 export interface SessionAdmission {
@@ -279,7 +279,7 @@ export class Tracker {
       }
     }
     const st = this.store
-    if (st.full) this.evictOldest()
+    if (st.full) this.evictSoonest()
     const row = st.alloc()
     if (row < 0) return -1
     this.index.insert(row, hash)
@@ -296,13 +296,13 @@ export class Tracker {
     st.sensor[row] = sensor
     if (kind !== 0) {
       const t = flipped ? ICMP_ECHO_PAIR[s.icmpType] ?? s.icmpType : s.icmpType
-      st.icmp[row] = ((t & 0xff) << 8) | (flipped ? 0 : s.icmpCode & 0xff)
+      st.setIcmp(row, t & 0xff, flipped ? 0 : s.icmpCode & 0xff)
     }
     if (flipped) {
       this.historyAdd(row, 17)
       if (proto !== IPPROTO_TCP) st.flags[row] |= F_REPLIED
     }
-    this.uuids.write(Math.floor(now / 1000), st.uuid, row * 16)
+    this.uuids.write(Math.floor(now / 1000), st.uuid, row * UUID_STORED)
     if (proto === IPPROTO_TCP) {
       // The window data starts from the first packet: a SYN as conntrack's tcp_new takes it, anything
       // else as its loose pickup (liberal, so that packet's window check cannot refuse it).
@@ -313,8 +313,8 @@ export class Tracker {
         tcpInWindow(st, row, dir, tcpState, s)
       }
     }
-    st.timeout[row] = this.timeoutFor(row, proto, tcpState)
-    this.wheel.schedule(row, Math.ceil((now + st.timeout[row] * 1e6) / 1e6), false)
+    st.setTimeoutSeconds(row, this.timeoutFor(row, proto, tcpState))
+    this.wheel.schedule(row, Math.ceil((now + st.timeoutSeconds(row) * 1e6) / 1e6), false)
     this.account(row, s, data, flipped ? 1 : 0, proto)
     if (!ignored && event !== null) this.report(row, event, now, null)
     if (fin) this.tcpStep(row, PK_FIN, 0, now, null)
@@ -326,7 +326,6 @@ export class Tracker {
     const origIsA = (st.flags[row] & F_ORIG_B) === 0
     const dir = srcIsA === origIsA ? 0 : 1
     if (now > st.lastUs[row]) st.lastUs[row] = now
-    st.touch(row)
     this.account(row, s, data, dir, proto)
     const flags = st.flags[row]
     if (proto === IPPROTO_TCP) {
@@ -361,8 +360,8 @@ export class Tracker {
     if (next === prev) return
     st.tcpState[row] = next
     const t = this.timeouts.tcp[next]
-    const old = st.timeout[row]
-    st.timeout[row] = t
+    const old = st.timeoutSeconds(row)
+    st.setTimeoutSeconds(row, t)
     // A shorter timeout must be honoured before the wheel's lazy recheck would see it.
     if (t < old) this.wheel.schedule(row, Math.ceil((now + t * 1e6) / 1e6), true)
     const flags = st.flags[row]
@@ -382,7 +381,7 @@ export class Tracker {
   private account(row: number, s: PacketSummary, data: Buffer, dir: number, proto: number): void {
     const st = this.store
     st.packets[2 * row + dir] += 1
-    st.bytes[2 * row + dir] += s.ipLength
+    st.addBytes(row, dir, s.ipLength)
     const base = dir === 0 ? 0 : 8
     const payloadLen = s.payloadLength
     if (proto === IPPROTO_TCP) {
@@ -483,7 +482,7 @@ export class Tracker {
   /** The wheel reached a row's bucket: expire it if idle long enough, else reschedule. */
   private due(row: number): void {
     const st = this.store
-    const deadline = st.lastUs[row] + st.timeout[row] * 1e6
+    const deadline = st.lastUs[row] + st.timeoutSeconds(row) * 1e6
     if (deadline <= this.nowUs) {
       this.finish(row, deadline, 'idle')
     } else {
@@ -507,19 +506,27 @@ export class Tracker {
     st.free(row)
   }
 
-  private evictOldest(): void {
-    const row = this.store.lruHead
+  /**
+   * The table is full: the session closest to expiring goes (EXPIRED, reason "evicted"), as
+   * conntrack's early drop prefers what would time out soonest; with equal timeouts that is the
+   * least recently seen.
+   */
+  private evictSoonest(): void {
+    const st = this.store
+    const row = this.wheel.soonest((r) => Math.ceil((st.lastUs[r] + st.timeoutSeconds(r) * 1e6) / 1e6))
     if (row < 0) return
     this.stats.evicted += 1
     this.wheel.unlink(row)
     this.finish(row, this.nowUs, 'evicted')
   }
 
-  /** End of input or shutdown: every session's last event (EXPIRED, or DESTROY if it closed) with reason "eof". */
+  /** End of input or shutdown: every session's last event (EXPIRED, or DESTROY if it closed) with reason "eof", least recently seen first. */
   flush(): void {
     const st = this.store
-    while (st.lruHead >= 0) {
-      const row = st.lruHead
+    const rows: number[] = []
+    for (let r = 0; r < st.capacity; r++) if (st.flags[r] !== 0) rows.push(r)
+    rows.sort((a, b) => st.lastUs[a]! - st.lastUs[b]! || st.firstUs[a]! - st.firstUs[b]! || a - b)
+    for (const row of rows) {
       this.wheel.unlink(row)
       this.finish(row, this.nowUs, 'eof')
     }
