@@ -38,7 +38,7 @@ timed() {
 # softflowd, which exports each direction as a NetFlow record: it is not counted here).
 ours() {
   local r; r=$(timed sh -c "node '$ROOT/bin/pcap-zmq-track.js' - < '$1' 2>'$WORK/track.err'")
-  echo "$r $(grep -o 'sessions=[0-9]*' "$WORK/track.err" | tail -1 | cut -d= -f2)"
+  echo "$r $(grep -o ' sessions=[0-9]*' "$WORK/track.err" | tail -1 | cut -d= -f2)"
 }
 nfpcapd_run() {
   rm -rf "$WORK/nf"; mkdir "$WORK/nf"
