@@ -43,7 +43,7 @@ export const TRACK_TOOL: ToolSpec = {
     {
       title: 'Sessions and filters',
       options: [
-        { name: 'max-sessions', type: 'number', default: 1_000_000, configKey: 'track.max_sessions', describe: 'live session bound; the least recently seen is evicted' },
+        { name: 'max-sessions', type: 'number', default: 1_000_000, configKey: 'track.max_sessions', describe: 'live session bound; when full, the session closest to expiring is evicted' },
         { name: 'filter', type: 'string', cliOnly: true, describe: 'nested attribute filter as JSON, e.g. {"TCP":{"Destination_Port":80}} (in the config: filter.attributes)' },
       ],
     },
@@ -93,7 +93,7 @@ export function trackConfigTemplate(): string {
     '    # Nested attribute filter, e.g. {TCP: {Destination_Port: 80}}.',
     '    # attributes:',
     '  track:',
-    ...commentLines('live session bound; the least recently seen is evicted', '    '),
+    ...commentLines('live session bound; when full, the session closest to expiring is evicted', '    '),
     `    max_sessions: ${findOption(TRACK_TOOL, 'max-sessions').default}`,
     ...commentLines('sensor name for events from stdin or an interface (batches carry their own)', '    '),
     '    # sensor: ids-1',
