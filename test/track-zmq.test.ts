@@ -76,6 +76,26 @@ async function bound(tool: Tool, ep: string): Promise<void> {
   if (tool.child.exitCode !== null) throw new Error(`exited early: ${tool.stderr()}`)
 }
 
+/**
+ * PUB/SUB slow joiner: sends a probe through `pcap-zmq-send SEND_ARGS` (an ARP frame: counted, no
+ * session) until the tracker reports it; returns how many were sent (each reached the receiver).
+ * Its time is an hour early, so wall-clock idling between probes cannot move the clock past a capture.
+ */
+async function probeUntilSubscribed(track: Tool, sendArgs: string[]): Promise<number> {
+  const probe = pcapOf([{ t: SESSION_T0 - 3600, data: arpFrame() }])
+  let probes = 0
+  await waitFor(async () => {
+    if (track.child.exitCode !== null) throw new Error(`track exited: ${track.stderr()}`)
+    probes += 1
+    runTool('send', sendArgs, probe)
+    await sleep(150)
+    track.child.kill('SIGUSR1')
+    await sleep(100)
+    return (counters(track.stderr(), 'pcap-zmq-track').packets ?? 0) > 0
+  }, 20000, 'track to receive from recv --publish')
+  return probes
+}
+
 /** SIGTERM; returns how long after `since` (when the last packet was handed over) the stop came. */
 async function stopAndCheck(t: ExecutionContext, tool: Tool, since = Date.now()): Promise<number> {
   const idle = Date.now() - since
@@ -109,19 +129,7 @@ test('recv EP1 FILE --publish EP2, track EP2 (SUB): the same events, and recv st
   t.teardown(() => recv.stop('SIGKILL'))
   const track = startTool('track', [ep2])
   t.teardown(() => track.stop('SIGKILL'))
-  // PUB/SUB slow joiner: send a probe (an ARP frame: counted, no session) until track reports it.
-  // Its time is an hour early, so wall-clock idling between probes cannot move the clock past the capture.
-  const probe = pcapOf([{ t: SESSION_T0 - 3600, data: arpFrame() }])
-  let probes = 0
-  await waitFor(async () => {
-    if (track.child.exitCode !== null) throw new Error(`track exited: ${track.stderr()}`)
-    probes += 1
-    runTool('send', ['-', ep1, '--sensor-id', SENSOR], probe)
-    await sleep(150)
-    track.child.kill('SIGUSR1')
-    await sleep(100)
-    return (counters(track.stderr(), 'pcap-zmq-track').packets ?? 0) > 0
-  }, 20000, 'track to receive from recv --publish')
+  const probes = await probeUntilSubscribed(track, ['-', ep1, '--sensor-id', SENSOR])
   // Taken before sending: the last packet reaches track after this, so the idle time is not underestimated.
   const sent = Date.now()
   const send = runTool('send', ['-', ep1, '--sensor-id', SENSOR], sessionCapture())
@@ -309,17 +317,7 @@ test('a tracker that stops reading: what the PUB socket dropped for it is counte
   t.teardown(() => recv.stop('SIGKILL'))
   const track = startTool('track', [ep2])
   t.teardown(() => { track.child.kill('SIGCONT'); return track.stop('SIGKILL') })
-  const probe = pcapOf([{ t: SESSION_T0 - 3600, data: arpFrame() }])
-  let probes = 0
-  await waitFor(async () => {
-    if (track.child.exitCode !== null) throw new Error(`track exited: ${track.stderr()}`)
-    probes += 1
-    runTool('send', ['-', ep1], probe)
-    await sleep(150)
-    track.child.kill('SIGUSR1')
-    await sleep(100)
-    return (counters(track.stderr(), 'pcap-zmq-track').packets ?? 0) > 0
-  }, 20000, 'track to receive from recv --publish')
+  const probes = await probeUntilSubscribed(track, ['-', ep1])
   const before = counters(track.stderr(), 'pcap-zmq-track').packets!
   // 200,000 UDP packets in 8 KiB batches (about 70 each), published while the tracker is stopped:
   // far more than the PUB queue and the socket buffers hold.
