@@ -109,17 +109,24 @@ export function openNflog(opts: NflogOptions): NflogCapture {
         }
         onPacket(buf, p)
       }
+      // A drain that stopped at its budget left datagrams queued: the next one reads on after a
+      // turn of the event loop, without the poll's round trip through the thread pool.
+      let backlog = false
       while (!stopped) {
-        const ready = await pollReadable(fd, 200)
+        const ready = backlog ? await new Promise<boolean>((r) => setImmediate(r, true)) : await pollReadable(fd, 200)
         if (stopped) break
         if (!ready) {
           await onDrained()
           continue
         }
         let read = 0
+        backlog = true
         for (let i = 0; i < DRAIN_BUDGET && !stopped; i++) {
           const n = recv(fd, buf, MSG_DONTWAIT | MSG_TRUNC)
-          if (n === -errnos.EAGAIN || n === -errnos.EINTR) break
+          if (n === -errnos.EAGAIN || n === -errnos.EINTR) {
+            backlog = false
+            break
+          }
           if (n === -errnos.ENOBUFS) {
             // The kernel dropped packets because we fell behind; grow the buffer as ulogd2 does.
             stats.enobufs += 1

@@ -230,6 +230,31 @@ export function createCaptureReader(onPacket: (p: CapturePacket) => void): Captu
     stats,
     push(chunk: Buffer) {
       if (format === 'stopped' || chunk.length === 0) return
+      if (pending && format === 'pcap') {
+        // Join only the record that straddles the two chunks; the rest is read where it lies, so
+        // no chunk is copied whole. (pcapng blocks keep the simple join: a section header that
+        // straddles may change the byte order its length is read in.)
+        const need = pcapRecHdr - pending.length
+        if (need > 0) {
+          pending = Buffer.concat([pending, chunk.subarray(0, need)])
+          if (pending.length < pcapRecHdr) return
+          chunk = chunk.subarray(need)
+        }
+        const caplen = u32(pending, 8)
+        if (caplen <= MAX_RECORD) {
+          const rest = pcapRecHdr + caplen - pending.length
+          const record = Buffer.concat([pending, chunk.subarray(0, rest)])
+          pending = null
+          if (record.length < pcapRecHdr + caplen) {
+            pending = record
+            return
+          }
+          parse(record)
+          if ((format as string) === 'stopped') return
+          chunk = chunk.subarray(rest)
+          if (chunk.length === 0) return
+        }
+      }
       parse(pending ? Buffer.concat([pending, chunk]) : chunk)
     },
     end() {
