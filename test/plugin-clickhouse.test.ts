@@ -1,9 +1,9 @@
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
-import { sleep, tempDir, waitFor } from './helpers/env.js'
+import { tempDir } from './helpers/env.js'
 import { clickhouseSkipReason, startClickHouse, type ClickHouseServer } from './helpers/clickhouse.js'
 import { hostileEvents, NASTY } from './helpers/hostile-events.js'
-import { feedEvents, ndjson, runPlugin, sessionEvents, startPluginFor, type PluginProc } from './helpers/plugin-proc.js'
+import { ndjson, outageMidStream, runPlugin, sessionEvents, startPluginFor } from './helpers/plugin-proc.js'
 
 const skip = clickhouseSkipReason()
 const chTest = skip ? test.skip : test.serial
@@ -52,7 +52,6 @@ async function checkAll(t: ExecutionContext, table: string): Promise<void> {
   for (const [sid, packets] of per) t.deepEqual(packets, want, sid)
 }
 
-const feed = (p: PluginProc, from: number, to: number) => feedEvents(p, sessionEvents(TOTAL, SESSIONS), from, to)
 
 chTest('every event is one row; the same events again are read once with FINAL', async (t) => {
   const a = args(t, 'flow')
@@ -74,19 +73,10 @@ chTest('every event is one row; the same events again are read once with FINAL',
 chTest('server killed mid-stream and restarted on its data: every event once, in order', async (t) => {
   const s = server as ClickHouseServer
   const p = startPluginFor(t, args(t, 'outage'))
-  await feed(p, 0, 200)
-  await waitFor(async () => (await stored('outage')) === 200, SLOW, 'first 200')
-  await s.kill()
-  await feed(p, 200, 400)
-  await sleep(2000)
-  await s.start()
-  await feed(p, 400, TOTAL)
-  p.child.stdin?.end()
-  t.is(await p.exited, 0, p.stderr())
-  const c = p.counters()
-  t.like(c, { received: TOTAL, delivered: TOTAL, in_spool: 0 })
-  t.true(c.failed > 0 && c.spooled > 0 && c.replayed > 0, JSON.stringify(c))
-  t.regex(p.stderr(), /plugin clickhouse failed: clickhouse http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/)
+  await outageMidStream(t, p, {
+    events: sessionEvents(TOTAL, SESSIONS), stored: () => stored('outage'), stop: () => s.kill(), start: () => s.start(),
+    downMs: 2000, timeoutMs: SLOW, failure: /plugin clickhouse failed: clickhouse http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/,
+  })
   await checkAll(t, 'outage')
 })
 

@@ -1,9 +1,9 @@
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
-import { sleep, tempDir, waitFor } from './helpers/env.js'
+import { tempDir } from './helpers/env.js'
 import { hostileEvents, LONE, NASTY } from './helpers/hostile-events.js'
 import { influxSkipReason, startInflux, type InfluxServer } from './helpers/influxdb.js'
-import { feedEvents, ndjson, runPlugin, sessionEvents, startPluginFor, type PluginProc } from './helpers/plugin-proc.js'
+import { ndjson, outageMidStream, runPlugin, sessionEvents, startPluginFor } from './helpers/plugin-proc.js'
 
 const skip = influxSkipReason()
 const influxTest = skip ? test.skip : test.serial
@@ -53,7 +53,6 @@ async function checkAll(t: ExecutionContext, name: string): Promise<void> {
   t.is(states.length, 1, 'GROUP BY state answers per tag: NEW and ESTABLISHED are one query each')
 }
 
-const feed = (p: PluginProc, from: number, to: number) => feedEvents(p, sessionEvents(TOTAL, SESSIONS), from, to)
 
 influxTest('every event is one point; the same events again change nothing', async (t) => {
   const a = args(t, 'flow')
@@ -69,19 +68,10 @@ influxTest('every event is one point; the same events again change nothing', asy
 influxTest('server killed mid-stream and restarted on its data: every event once, in order', async (t) => {
   const s = server as InfluxServer
   const p = startPluginFor(t, args(t, 'outage'))
-  await feed(p, 0, 200)
-  await waitFor(async () => (await stored('outage')) === 200, SLOW, 'first 200')
-  await s.kill()
-  await feed(p, 200, 400)
-  await sleep(2000)
-  await s.start()
-  await feed(p, 400, TOTAL)
-  p.child.stdin?.end()
-  t.is(await p.exited, 0, p.stderr())
-  const c = p.counters()
-  t.like(c, { received: TOTAL, delivered: TOTAL, in_spool: 0 })
-  t.true(c.failed > 0 && c.spooled > 0 && c.replayed > 0, JSON.stringify(c))
-  t.regex(p.stderr(), /plugin influxdb failed: influxdb http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/)
+  await outageMidStream(t, p, {
+    events: sessionEvents(TOTAL, SESSIONS), stored: () => stored('outage'), stop: () => s.kill(), start: () => s.start(),
+    downMs: 2000, timeoutMs: SLOW, failure: /plugin influxdb failed: influxdb http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/,
+  })
   await checkAll(t, 'outage')
 })
 

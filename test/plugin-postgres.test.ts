@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
 import { sleep, tempDir, waitFor } from './helpers/env.js'
-import { feedEvents, ndjson, runPlugin, sessionEvents, startPluginFor, type PluginProc } from './helpers/plugin-proc.js'
+import { feedEvents, ndjson, outageMidStream, runPlugin, sessionEvents, startPluginFor, type PluginProc } from './helpers/plugin-proc.js'
 import { postgresSkipReason, startPostgres, type PgServer } from './helpers/postgres.js'
 
 const skip = postgresSkipReason()
@@ -76,18 +76,10 @@ pgTest('events flow into one row per session; replaying them changes nothing', a
 pgTest('server stopped for seconds mid-stream: every event arrives, in order, no duplicate rows', async (t) => {
   const pg = server as PgServer
   const p = started(t, args(t, 'outage'))
-  await feed(p, 0, 200)
-  await waitFor(async () => (await applied('outage')) === 200, SLOW, 'first 200')
-  pg.stop()
-  await feed(p, 200, 400)
-  await sleep(3000)
-  pg.start()
-  await feed(p, 400, TOTAL)
-  p.child.stdin?.end()
-  t.is(await p.exited, 0, p.stderr())
-  const c = p.counters()
-  t.like(c, { received: TOTAL, delivered: TOTAL, in_spool: 0 })
-  t.true(c.failed > 0 && c.spooled > 0 && c.replayed > 0, JSON.stringify(c))
+  await outageMidStream(t, p, {
+    events: sessionEvents(TOTAL, SESSIONS), stored: () => applied('outage'), stop: () => pg.stop(), start: () => pg.start(),
+    downMs: 3000, timeoutMs: SLOW,
+  })
   await checkTable(t, 'outage')
 })
 

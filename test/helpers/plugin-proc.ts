@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { binPath, exitOf } from './env.js'
+import type { ExecutionContext } from 'ava'
+import { binPath, exitOf, sleep, waitFor } from './env.js'
 import { killTree } from './reaper.js'
 
 /**
@@ -34,6 +35,38 @@ export async function feedEvents(p: PluginProc, events: Record<string, unknown>[
     p.child.stdin?.write(ndjson(events.slice(i, Math.min(i + 10, to))))
     await new Promise((r) => setTimeout(r, 15))
   }
+}
+
+/**
+ * A sink's server goes away mid-stream and comes back on its data: the first 200 events stored,
+ * the server stopped, 200 more fed while it is down (they wait in the spool), `downMs` later it is
+ * started again and the rest fed. The plugin exits 0 with every event delivered once, its counters
+ * show the failures and the spool at work, and `failure` (when given) is in its log. The caller
+ * checks what the store holds.
+ */
+export async function outageMidStream(t: ExecutionContext, p: PluginProc, o: {
+  events: Record<string, unknown>[]
+  stored: () => Promise<number>
+  stop: () => unknown
+  start: () => unknown
+  downMs: number
+  timeoutMs: number
+  failure?: RegExp
+}): Promise<void> {
+  const total = o.events.length
+  await feedEvents(p, o.events, 0, 200)
+  await waitFor(async () => (await o.stored()) === 200, o.timeoutMs, 'first 200')
+  await o.stop()
+  await feedEvents(p, o.events, 200, 400)
+  await sleep(o.downMs)
+  await o.start()
+  await feedEvents(p, o.events, 400, total)
+  p.child.stdin?.end()
+  t.is(await p.exited, 0, p.stderr())
+  const c = p.counters()
+  t.like(c, { received: total, delivered: total, in_spool: 0 })
+  t.true(c.failed > 0 && c.spooled > 0 && c.replayed > 0, JSON.stringify(c))
+  if (o.failure) t.regex(p.stderr(), o.failure)
 }
 
 export interface PluginProc {
