@@ -157,7 +157,6 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
     throw err
   }
   if (!opts.curve) warnUnprotectedBinds([opts.endpoint, opts.publish, opts.bufferInterface], 'inject or read packets', opts.log)
-  if (opts.debug) opts.log(`listening on ${opts.endpoint}, writing ${opts.format} to ${opts.output === '-' ? 'stdout' : opts.output}`)
 
   const snapshot = () => {
     c.no_reader = sink.stats.noReader
@@ -238,6 +237,9 @@ export async function runRecv(opts: RecvOptions): Promise<{ counters: RecvCounte
   }, report, opts.statsInterval, () => {
     if (gate?.reload() && (pub || rep) && !stopping) void reauthenticate()
   })
+  // Said once the signals are ours: a supervisor (or a test) that stops the receiver as soon as it
+  // reads this line gets a clean shutdown, not the default action of SIGINT.
+  if (opts.debug) opts.log(`listening on ${opts.endpoint}, writing ${opts.format} to ${opts.output === '-' ? 'stdout' : opts.output}`)
 
   /**
    * `who` is a sanitized name (peekSender): it goes into the log line as it is. Once per kind and
